@@ -1,0 +1,24 @@
+# All third-party libraries come from Debian 12 packages (see scripts/setup).
+find_package(PkgConfig REQUIRED)
+find_package(Threads REQUIRED)
+find_package(OpenSSL 3 REQUIRED)
+find_package(fmt REQUIRED)
+find_package(spdlog REQUIRED)
+find_package(nlohmann_json 3 REQUIRED)
+find_package(pugixml REQUIRED)
+find_package(tl-expected REQUIRED)
+find_package(GTest REQUIRED)
+include(GoogleTest)
+
+# Standalone asio is header-only; Debian ships no CMake package for it.
+add_library(asio_standalone INTERFACE)
+target_compile_definitions(asio_standalone INTERFACE ASIO_STANDALONE ASIO_NO_DEPRECATED)
+target_link_libraries(asio_standalone INTERFACE Threads::Threads)
+
+if(SIPRECD_BUILD_APP)
+  find_package(yaml-cpp REQUIRED)
+  find_package(SQLiteCpp REQUIRED)
+  find_package(SQLite3 REQUIRED)
+  pkg_check_modules(SNDFILE REQUIRED IMPORTED_TARGET sndfile)
+  find_package(restinio REQUIRED)
+endif()
