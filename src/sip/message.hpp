@@ -39,7 +39,10 @@ class Message {
   /// Value of the first field with this name (case-insensitive, compact forms accepted).
   std::optional<std::string_view> header(std::string_view name) const;
   /// Every value of the named header: all fields with that name, each split at top-level
-  /// commas (commas inside quotes or <...> do not split), trimmed, in order.
+  /// commas (commas inside quotes or <...> do not split), trimmed, in order. Empty list
+  /// elements are skipped. Fields whose grammar is not a comma list (Date, Call-ID, Subject,
+  /// User-Agent, Server, Retry-After, Identity, Authorization and the authentication
+  /// challenges) are returned whole, one value per field.
   std::vector<std::string_view> headerValues(std::string_view name) const;
   bool hasHeader(std::string_view name) const { return header(name).has_value(); }
   /// Appends a field at the end.
@@ -69,6 +72,15 @@ class Message {
 /// The long form of a header name ("v" → "Via", "CONTENT-length" → "Content-Length");
 /// unknown names are returned as given.
 std::string canonicalHeaderName(std::string_view name);
+
+/// As canonicalHeaderName() without allocating: a view of a static string for known names
+/// (and compact forms), otherwise `name` itself.
+std::string_view canonicalHeaderNameView(std::string_view name);
+
+/// Value of the first field named `name` (case-insensitive, compact forms accepted) in a
+/// field list, e.g. a multipart body part's headers; nullopt when absent.
+std::optional<std::string_view> findHeader(const std::vector<Header>& headers,
+                                           std::string_view name);
 
 /// The standard reason phrase for a status code ("OK", "Request Terminated", ...).
 std::string_view reasonPhrase(int status_code);

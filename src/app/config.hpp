@@ -1,0 +1,132 @@
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <filesystem>
+#include <map>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "base/result.hpp"
+
+/// siprecd's configuration: built-in defaults < YAML file (--config / SIPRECD_CONFIG) <
+/// SIPRECD_* environment variables < command-line flags. docs/configuration.md is the
+/// reference for every key; keep it in step with this file.
+namespace siprecd::app {
+
+/// A tenant: which calls belong to it and how they are handled.
+struct DomainConfig {
+  /// Unique; used in REST paths (/callrecording/{name}/...): [A-Za-z0-9._-]+.
+  std::string name;
+  /// Request-URI or To host names that select this domain (case-insensitive; a leading
+  /// "*." matches any subdomain). Empty together with match_cidrs: matches every call.
+  std::vector<std::string> match_hosts;
+  /// SIP source networks that select this domain.
+  std::vector<std::string> match_cidrs;
+  /// Base URL of the application's callbacks; empty: every call is recorded.
+  std::string callback_base;
+  /// HMAC key signing callback bodies. Never logged or printed.
+  std::string callback_secret;
+  /// Refuse INVITEs that are not SIPREC.
+  bool require_siprec = false;
+  /// Codec preference for SDP answers (PCMU, PCMA, G722, G729, opus, L16).
+  std::vector<std::string> codecs{"PCMU", "PCMA"};
+  /// SIP source networks allowed to send INVITEs for this domain; empty: any source.
+  std::vector<std::string> allow_sources;
+};
+
+struct Config {
+  std::string log_level = "info";
+  std::filesystem::path data_dir = "./siprecd-data";
+
+  /// "udp|tcp|tls:HOST:PORT", IPv6 hosts in brackets ("tcp:[::]:5060").
+  std::vector<std::string> sip_listen{"udp:0.0.0.0:5060", "tcp:0.0.0.0:5060"};
+  std::string tls_certificate;  // PEM file; required by a tls listener
+  std::string tls_private_key;  // PEM file; required by a tls listener
+  std::string tls_ca;           // PEM file of CAs for client certificates
+  bool tls_verify_client = false;
+  std::size_t sip_max_message_bytes = 65536;
+  int sip_tcp_idle_timeout_s = 300;
+  /// Session-Expires floor (Min-SE, RFC 4028 section 5); at least 90.
+  int session_min_se_s = 90;
+  /// Retry-After of the 503 answering new INVITEs while draining.
+  int drain_retry_after_s = 60;
+  /// Longest a drain (SIGTERM) waits for running calls before stopping anyway.
+  int drain_timeout_s = 3600;
+
+  /// "HOST:PORT" of the REST API, metrics and health endpoints.
+  std::string http_listen = "127.0.0.1:8080";
+
+  /// Address put in SDP answers; empty: the local address the INVITE arrived on.
+  std::string media_ip;
+  /// "FIRST-LAST", FIRST even: RTP uses even ports, RTCP the next odd one.
+  std::string rtp_ports = "20000-39999";
+  /// A session without RTP for this long ends (0: never).
+  int rtp_timeout_s = 60;
+
+  /// Never empty after loadConfig(): without configured domains, one domain "default"
+  /// that matches every call.
+  std::vector<DomainConfig> domains;
+};
+
+/// What the command line asked for.
+enum class CliAction { Run, Help, Version, CheckConfig };
+
+/// A parsed SIP listen spec.
+struct ListenSpec {
+  std::string transport;  // "udp", "tcp" or "tls"
+  std::string host;       // without brackets
+  uint16_t port = 0;
+};
+/// Parses "udp:0.0.0.0:5060", "tls:[::]:5061". Fails naming the faulty part.
+Result<ListenSpec> parseListenSpec(std::string_view text);
+
+struct HostPort {
+  std::string host;  // without brackets
+  uint16_t port = 0;
+};
+/// Parses "127.0.0.1:8080", "[::1]:8080", "localhost:0" (port 0: any free port).
+Result<HostPort> parseHostPort(std::string_view text);
+
+struct PortRange {
+  uint16_t first = 0;
+  uint16_t last = 0;
+};
+/// Parses "20000-39999": first even, first < last, both within 1024..65535.
+Result<PortRange> parsePortRange(std::string_view text);
+
+/// Checks every field; the error message starts with the key ("media.rtp_ports: ...").
+/// Reads the file system only to check that configured TLS files exist.
+Result<void> validateConfig(const Config& config);
+
+/// Builds the configuration from defaults, the YAML file, `env` (SIPRECD_* variables)
+/// and the command line (parsed with getopt_long; call from the main thread at start-up
+/// only). Sets `*action` (never null) to what the command line asked for; for Help and
+/// Version the returned configuration is the defaults and no file is read. Errors name
+/// the key or flag; Error::code is the exit status to use (2).
+Result<Config> loadConfig(int argc, char** argv, const std::map<std::string, std::string>& env,
+                          CliAction* action);
+
+/// The SIPRECD_* variables of `envp` (the process environment, `environ`).
+std::map<std::string, std::string> siprecdEnvironment(char** envp);
+
+/// A human-readable summary for --check-config and the start-up log; no secrets.
+std::string configSummary(const Config& config);
+
+/// Selects the domain of an INVITE: the first domain (in configuration order) whose
+/// match.hosts contain the Request-URI host or the To host, or whose match.cidrs contain
+/// the source address; a domain without match rules matches every call. Without a match,
+/// the domain named "default" if there is one; otherwise nullptr (refuse the call).
+/// The pointer borrows from `config`.
+const DomainConfig* matchDomain(const Config& config, std::string_view request_uri_host,
+                                std::string_view to_host, std::string_view source_ip);
+
+/// True when `source_ip` may send INVITEs for `domain` (allow_sources empty or matching).
+bool sourceAllowed(const DomainConfig& domain, std::string_view source_ip);
+
+/// True when `host` matches `pattern` ("rec.example.com" or "*.example.com"), ASCII
+/// case-insensitively, brackets of IPv6 literals ignored.
+bool hostMatches(std::string_view pattern, std::string_view host);
+
+}  // namespace siprecd::app

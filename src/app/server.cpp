@@ -1,0 +1,263 @@
+#include "app/server.hpp"
+
+#include <signal.h>
+
+#include <chrono>
+#include <filesystem>
+#include <future>
+#include <system_error>
+#include <thread>
+
+#include "app/domain_router.hpp"
+#include "app/http_server.hpp"
+#include "base/asio_event_loop.hpp"
+#include "base/log.hpp"
+#include "base/metrics.hpp"
+#include "base/version.hpp"
+#include "base/worker_pool.hpp"
+#include "db/repository.hpp"
+#include "media/media_engine.hpp"
+#include "sip/sip_stack.hpp"
+#include "siprec/record_decider.hpp"
+#include "siprec/session_manager.hpp"
+
+namespace siprecd::app {
+namespace {
+
+constexpr std::string_view kComponent = "app";
+constexpr std::size_t kWorkerThreads = 2;
+
+/// Runs `task` on `loop` and waits for its result (start-up and shutdown only).
+template <typename T>
+T runOn(EventLoop& loop, std::function<T()> task) {
+  std::promise<T> promise;
+  auto future = promise.get_future();
+  loop.post([&] {
+    if constexpr (std::is_void_v<T>) {
+      task();
+      promise.set_value();
+    } else {
+      promise.set_value(task());
+    }
+  });
+  return future.get();
+}
+
+HttpResponse textResponse(int status, std::string content_type, std::string body) {
+  HttpResponse response;
+  response.status = status;
+  response.content_type = std::move(content_type);
+  response.body = std::move(body);
+  return response;
+}
+
+}  // namespace
+
+void blockShutdownSignals() {
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGTERM);
+  sigaddset(&signals, SIGINT);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+  // A peer closing a TCP/TLS connection mid-write must not kill the process.
+  ::signal(SIGPIPE, SIG_IGN);
+}
+
+struct Server::Components {
+  SystemClock clock;
+  std::unique_ptr<db::Repository> repository;
+  std::unique_ptr<media::MediaEngine> media;
+  std::unique_ptr<WorkerPool> workers;
+  std::unique_ptr<IoThread> sip_thread;
+  std::unique_ptr<AsioEventLoop> sip_loop;
+  std::unique_ptr<siprec::DefaultRecordDecider> decider;
+  std::unique_ptr<siprec::SessionContext> session_context;
+  std::unique_ptr<DomainRouter> router;
+  std::unique_ptr<siprec::SessionManager> sessions;
+  std::unique_ptr<sip::SipStack> sip;
+  std::unique_ptr<HttpServer> http;
+  std::vector<CallbackRegistration> metric_callbacks;
+  std::atomic<bool> ready{false};
+  std::atomic<bool> draining{false};
+  std::atomic<bool> drained{false};
+};
+
+Server::Server(Config config)
+    : config_(std::move(config)), components_(std::make_unique<Components>()) {}
+
+Server::~Server() {
+  auto& c = *components_;
+  c.ready = false;
+  c.metric_callbacks.clear();
+  if (c.http) {
+    c.http->stop();
+  }
+  if (c.sip_loop && c.sip) {
+    runOn<void>(*c.sip_loop, [&] {
+      c.sip->stop();
+      c.sessions.reset();
+    });
+  }
+  c.media.reset();    // closes every stream and joins the media thread
+  c.workers.reset();  // finishes queued rendering jobs
+  if (c.sip_thread) {
+    c.sip_thread->stop();
+  }
+  c.sip.reset();
+  if (c.repository) {
+    c.repository->flush();
+  }
+}
+
+Result<void> Server::start() {
+  auto& c = *components_;
+  std::error_code error;
+  std::filesystem::create_directories(config_.data_dir / "sessions", error);
+  if (error) {
+    return fail("data directory " + config_.data_dir.string() + ": " + error.message());
+  }
+  auto repository = db::openSqliteRepository(config_.data_dir / "siprecd.db");
+  if (!repository) {
+    return fail("state store: " + repository.error().message);
+  }
+  c.repository = std::move(*repository);
+
+  auto ports = media::parsePortRange(config_.rtp_ports);
+  if (!ports) {
+    return fail("media.rtp_ports: " + ports.error().message);
+  }
+  media::MediaSettings media_settings;
+  media_settings.ports = *ports;
+  c.media = std::make_unique<media::MediaEngine>(media_settings, c.clock);
+  if (auto started = c.media->start(); !started) {
+    return fail("media engine: " + started.error().message);
+  }
+  c.workers = std::make_unique<WorkerPool>(kWorkerThreads);
+
+  c.sip_thread = std::make_unique<IoThread>("siprecd-sip");
+  c.sip_loop = std::make_unique<AsioEventLoop>(c.sip_thread->context(), c.clock);
+  c.decider = std::make_unique<siprec::DefaultRecordDecider>(*c.sip_loop);
+  siprec::SessionSettings session_settings;
+  session_settings.data_dir = config_.data_dir;
+  session_settings.media_ip = config_.media_ip;
+  session_settings.min_session_expires = std::chrono::seconds(config_.session_min_se_s);
+  session_settings.drain_retry_after = std::chrono::seconds(config_.drain_retry_after_s);
+  Components* components = &c;
+  c.session_context = std::make_unique<siprec::SessionContext>(siprec::SessionContext{
+      *c.sip_loop, *c.media, *c.repository, *c.workers, *c.decider,
+      [components](sip::Message request, const sip::PeerAddress& target,
+                   std::function<void(Result<sip::Message>)> on_final) {
+        components->sip->sendRequest(std::move(request), target, std::move(on_final));
+      },
+      session_settings});
+  c.router = std::make_unique<DomainRouter>(config_.domains);
+  c.sessions = std::make_unique<siprec::SessionManager>(
+      *c.session_context, [components](const sip::Message& request, const sip::PeerAddress& peer) {
+        return components->router->select(request, peer);
+      });
+
+  sip::StackSettings stack_settings;
+  for (const auto& text : config_.sip_listen) {
+    auto spec = sip::parseListenSpec(text);
+    if (!spec) {
+      return fail("sip.listen: " + spec.error().message);
+    }
+    stack_settings.listen.push_back(*spec);
+  }
+  stack_settings.tls.certificate_file = config_.tls_certificate;
+  stack_settings.tls.private_key_file = config_.tls_private_key;
+  stack_settings.tls.ca_file = config_.tls_ca;
+  stack_settings.tls.verify_client = config_.tls_verify_client;
+  stack_settings.limits.max_message_bytes = config_.sip_max_message_bytes;
+  stack_settings.tcp_idle_timeout = std::chrono::seconds(config_.sip_tcp_idle_timeout_s);
+  stack_settings.user_agent = std::string("siprecd/") + kVersion;
+  auto sip_started = runOn<Result<void>>(*c.sip_loop, [&]() -> Result<void> {
+    c.sip = std::make_unique<sip::SipStack>(*c.sip_loop, c.sip_thread->context(),
+                                            std::move(stack_settings), *c.sessions);
+    return c.sip->start();
+  });
+  if (!sip_started) {
+    return fail("SIP: " + sip_started.error().message);
+  }
+
+  c.http = std::make_unique<HttpServer>(config_.http_listen);
+  c.http->route("GET", "/healthz", [](const HttpRequest&) {
+    return textResponse(200, "application/json", R"({"status":"ok"})");
+  });
+  c.http->route("GET", "/readyz", [components](const HttpRequest&) {
+    bool ready = components->ready && !components->draining;
+    return textResponse(ready ? 200 : 503, "application/json",
+                        ready ? R"({"status":"ready"})"
+                              : (components->draining ? R"({"status":"draining"})"
+                                                      : R"({"status":"starting"})"));
+  });
+  c.http->route("GET", "/metrics", [](const HttpRequest&) {
+    return textResponse(200, "text/plain; version=0.0.4; charset=utf-8",
+                        metrics().renderPrometheus());
+  });
+  if (auto started = c.http->start(); !started) {
+    return fail("HTTP: " + started.error().message);
+  }
+  registerMetrics();
+  c.ready = true;
+  for (const auto& listener : runOn<std::vector<sip::ListenSpec>>(
+           *c.sip_loop, [&] { return c.sip->boundListeners(); })) {
+    log::info(kComponent, "SIP listening on {}:{}:{}", sip::toString(listener.kind),
+              listener.address, listener.port);
+  }
+  log::info(kComponent, "siprecd {} ready; HTTP on {}, data in {}", kVersion, config_.http_listen,
+            config_.data_dir.string());
+  return {};
+}
+
+void Server::registerMetrics() {
+  auto& c = *components_;
+  Components* components = &c;
+  auto& registry = metrics();
+  c.metric_callbacks.push_back(registry.registerCallback(
+      "siprecd_media_streams_active", "RTP streams being received", MetricType::Gauge,
+      [components] { return static_cast<double>(components->media->stats().streams_active); }));
+  c.metric_callbacks.push_back(registry.registerCallback(
+      "siprecd_rtp_packets_total", "RTP packets received", MetricType::Counter,
+      [components] { return static_cast<double>(components->media->stats().packets); }));
+  c.metric_callbacks.push_back(registry.registerCallback(
+      "siprecd_sip_requests_total", "SIP requests received", MetricType::Counter,
+      [components] { return static_cast<double>(components->sip->stats().requests_in); }));
+  c.metric_callbacks.push_back(registry.registerCallback(
+      "siprecd_sip_parse_errors_total", "SIP messages refused by the parser", MetricType::Counter,
+      [components] { return static_cast<double>(components->sip->stats().parse_errors); }));
+  c.metric_callbacks.push_back(registry.registerCallback(
+      "siprecd_worker_jobs_pending", "Rendering jobs queued or running", MetricType::Gauge,
+      [components] { return static_cast<double>(components->workers->pending()); }));
+}
+
+int Server::run() {
+  auto& c = *components_;
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGTERM);
+  sigaddset(&signals, SIGINT);
+  while (!c.drained) {
+    timespec timeout{0, 200'000'000};
+    int signal = sigtimedwait(&signals, nullptr, &timeout);
+    if (signal != SIGTERM && signal != SIGINT) {
+      continue;
+    }
+    if (!c.draining.exchange(true)) {
+      log::info(kComponent, "signal {}: draining (new calls refused, calls in progress go on)",
+                signal);
+      Components* components = &c;
+      c.sip_loop->post([components] {
+        components->sessions->drain([components] { components->drained = true; });
+      });
+    } else {
+      log::warn(kComponent, "second signal: ending every call now");
+      Components* components = &c;
+      c.sip_loop->post([components] { components->sessions->terminateAll("shutdown"); });
+    }
+  }
+  log::info(kComponent, "drained; stopping");
+  return 0;
+}
+
+}  // namespace siprecd::app

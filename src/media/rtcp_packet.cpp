@@ -1,0 +1,34 @@
+#include "media/rtcp_packet.hpp"
+
+#include "media/byte_order.hpp"
+
+namespace siprecd::media {
+
+Result<RtcpCompound> RtcpCompound::parse(std::span<const std::byte> datagram) {
+  if (datagram.size() < kCommonHeaderBytes) {
+    return fail("RTCP packet shorter than the 4-byte common header");
+  }
+  std::size_t at = 0;
+  std::size_t packet_count = 0;
+  while (at < datagram.size()) {
+    if (datagram.size() - at < kCommonHeaderBytes) {
+      return fail("RTCP compound packet ends inside a common header");
+    }
+    if ((loadU8(datagram, at) >> 6) != 2) {
+      return fail("RTCP version is not 2");
+    }
+    const uint8_t packet_type = loadU8(datagram, at + 1);
+    if (packet_type < 192 || packet_type > 223) {
+      return fail("RTCP packet type outside 192..223");
+    }
+    const std::size_t packet_bytes = (static_cast<std::size_t>(loadBe16(datagram, at + 2)) + 1) * 4;
+    if (packet_bytes > datagram.size() - at) {
+      return fail("RTCP length exceeds the datagram");
+    }
+    at += packet_bytes;
+    ++packet_count;
+  }
+  return RtcpCompound(datagram, packet_count);
+}
+
+}  // namespace siprecd::media

@@ -1,0 +1,82 @@
+#pragma once
+
+#include <sys/socket.h>
+
+#include <array>
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+#include <tl/expected.hpp>
+
+#include "base/result.hpp"
+#include "media/unique_fd.hpp"
+
+namespace siprecd::media {
+
+/// An IPv4 or IPv6 address and UDP port: a packet's source, compared for the symmetric-RTP
+/// latch. Plain value, no allocation.
+class UdpEndpoint {
+ public:
+  UdpEndpoint() = default;
+  /// From a received sockaddr (AF_INET or AF_INET6; anything else gives an empty endpoint).
+  static UdpEndpoint fromSockaddr(const sockaddr_storage& address, socklen_t length);
+
+  bool empty() const { return family_ == 0; }
+  uint16_t port() const { return port_; }
+  /// "192.0.2.1:5004" or "[2001:db8::1]:5004".
+  std::string toString() const;
+
+  friend bool operator==(const UdpEndpoint&, const UdpEndpoint&) = default;
+
+ private:
+  int family_ = 0;
+  uint16_t port_ = 0;
+  std::array<uint8_t, 16> address_{};
+  uint32_t scope_id_ = 0;
+};
+
+/// A local address to bind media sockets to: "0.0.0.0", "::" (dual-stack: IPv4 too) or a
+/// specific local IP.
+class BindAddress {
+ public:
+  /// Fails, naming the field, when `text` is not an IPv4 or IPv6 address literal.
+  [[nodiscard]] static Result<BindAddress> parse(std::string_view text);
+
+  int family() const { return family_; }
+  /// The sockaddr for `port`; returns its length.
+  socklen_t toSockaddr(uint16_t port, sockaddr_storage& out) const;
+  bool isIpv6Any() const;
+
+ private:
+  int family_ = 0;
+  std::array<uint8_t, 16> address_{};
+};
+
+/// Why a bind failed; `address_in_use` lets the port allocator try another port.
+struct BindError {
+  std::string message;
+  bool address_in_use = false;
+};
+
+/// A non-blocking, close-on-exec UDP socket bound to a local address and port.
+class UdpSocket {
+ public:
+  /// Binds to `address`:`port` with SO_RCVBUF (SO_RCVBUFFORCE when permitted) of
+  /// `receive_buffer_bytes`. An IPv6 "::" socket also accepts IPv4 (IPV6_V6ONLY off).
+  [[nodiscard]] static tl::expected<UdpSocket, BindError> bind(const BindAddress& address,
+                                                               uint16_t port,
+                                                               std::size_t receive_buffer_bytes);
+
+  int fd() const { return fd_.get(); }
+  uint16_t localPort() const { return local_port_; }
+
+ private:
+  UdpSocket(UniqueFd fd, uint16_t local_port) : fd_(std::move(fd)), local_port_(local_port) {}
+
+  UniqueFd fd_;
+  uint16_t local_port_ = 0;
+};
+
+}  // namespace siprecd::media

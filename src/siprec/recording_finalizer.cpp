@@ -1,0 +1,115 @@
+#include "siprec/recording_finalizer.hpp"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include "recording/wav_renderer.hpp"
+
+namespace siprecd::siprec {
+namespace {
+
+/// Closes a file descriptor on scope exit.
+class FileDescriptor {
+ public:
+  explicit FileDescriptor(int fd) : fd_(fd) {}
+  ~FileDescriptor() {
+    if (fd_ >= 0) {
+      ::close(fd_);
+    }
+  }
+  FileDescriptor(const FileDescriptor&) = delete;
+  FileDescriptor& operator=(const FileDescriptor&) = delete;
+  int get() const { return fd_; }
+  int release() { return std::exchange(fd_, -1); }
+
+ private:
+  int fd_;
+};
+
+Error systemError(std::string_view what, const std::filesystem::path& path) {
+  return Error{std::string(what) + " " + path.string() + ": " + std::strerror(errno), 0};
+}
+
+}  // namespace
+
+Result<void> writeFileAtomically(const std::filesystem::path& path, std::string_view content) {
+  std::filesystem::path temporary = path;
+  temporary += ".tmp";
+  FileDescriptor file(::open(temporary.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0640));
+  if (file.get() < 0) {
+    return tl::unexpected(systemError("cannot create", temporary));
+  }
+  std::size_t written = 0;
+  while (written < content.size()) {
+    ssize_t n = ::write(file.get(), content.data() + written, content.size() - written);
+    if (n < 0) {
+      if (errno == EINTR) {
+        continue;
+      }
+      return tl::unexpected(systemError("cannot write", temporary));
+    }
+    written += static_cast<std::size_t>(n);
+  }
+  if (::fsync(file.get()) != 0) {
+    return tl::unexpected(systemError("cannot fsync", temporary));
+  }
+  if (::close(file.release()) != 0) {
+    return tl::unexpected(systemError("cannot close", temporary));
+  }
+  if (::rename(temporary.c_str(), path.c_str()) != 0) {
+    return tl::unexpected(systemError("cannot rename to", path));
+  }
+  return {};
+}
+
+Result<FinalizeOutcome> finalizeRecording(const FinalizeJob& job) {
+  recording::RenderRequest request;
+  for (const auto& spool : job.spools) {
+    request.streams.push_back(recording::RenderStream{spool});
+  }
+  request.output_wav = job.directory / "recording.wav";
+  request.session_start_epoch_ms = job.start_epoch_ms;
+  auto rendered = recording::renderWav(request);
+  if (!rendered) {
+    return tl::unexpected(rendered.error());
+  }
+
+  FinalizeOutcome outcome;
+  outcome.audio_path = request.output_wav;
+  outcome.duration_ms = rendered->duration_ms;
+  nlohmann::json document = job.document;
+  document["state"] = "ready";
+  document["startTime"] = rendered->start_epoch_ms;
+  document["endTime"] = rendered->end_epoch_ms;
+  document["duration"] = rendered->duration_ms;
+  document["audio"] = {{"file", "recording.wav"},
+                       {"format", "wav"},
+                       {"sampleRate", rendered->sample_rate},
+                       {"channels", rendered->channels}};
+  auto& streams = document["streams"];
+  for (std::size_t i = 0; i < rendered->streams.size() && i < streams.size(); ++i) {
+    const auto& stream = rendered->streams[i];
+    streams[i]["packets"] = stream.packets;
+    streams[i]["firstPacketTime"] =
+        stream.first_packet_ms ? nlohmann::json(*stream.first_packet_ms) : nlohmann::json();
+    streams[i]["lastPacketTime"] =
+        stream.last_packet_ms ? nlohmann::json(*stream.last_packet_ms) : nlohmann::json();
+  }
+  if (!job.metadata_xml.empty()) {
+    if (auto written = writeFileAtomically(job.directory / "metadata.xml", job.metadata_xml);
+        !written) {
+      return tl::unexpected(written.error());
+    }
+  }
+  if (auto written = writeFileAtomically(job.directory / "recording.json", document.dump(2));
+      !written) {
+    return tl::unexpected(written.error());
+  }
+  outcome.document = std::move(document);
+  return outcome;
+}
+
+}  // namespace siprecd::siprec

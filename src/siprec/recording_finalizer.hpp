@@ -1,0 +1,42 @@
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "base/result.hpp"
+
+namespace siprecd::siprec {
+
+/// Everything needed to turn a finished session's spools into its recording files. A plain
+/// snapshot, so that the job runs on the worker pool without touching the session.
+struct FinalizeJob {
+  std::string recording_id;
+  std::filesystem::path directory;         ///< {data_dir}/sessions/{recordingId}
+  std::vector<std::filesystem::path> spools;  ///< one channel per spool, in this order
+  std::optional<int64_t> start_epoch_ms;   ///< start of the timeline (answer time)
+  nlohmann::json document;                 ///< recording.json fields known to the session
+  std::string metadata_xml;                ///< as received; written to metadata.xml if set
+};
+
+/// What finalisation produced: the complete recording.json document.
+struct FinalizeOutcome {
+  nlohmann::json document;
+  std::filesystem::path audio_path;
+  int64_t duration_ms = 0;
+};
+
+/// Renders recording.wav, then writes recording.json and metadata.xml beside it (each
+/// atomically: temporary name, fsync, rename). Blocking: runs on the worker pool.
+/// Failure: the render or write error, with the file named.
+Result<FinalizeOutcome> finalizeRecording(const FinalizeJob& job);
+
+/// Writes `content` to `path` atomically (temporary file in the same directory, fsync,
+/// rename). Failure names the path and the system error.
+Result<void> writeFileAtomically(const std::filesystem::path& path, std::string_view content);
+
+}  // namespace siprecd::siprec

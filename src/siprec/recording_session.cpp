@@ -1,0 +1,633 @@
+#include "siprec/recording_session.hpp"
+
+#include <algorithm>
+#include <system_error>
+
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include "base/log.hpp"
+#include "base/random.hpp"
+#include "base/strings.hpp"
+#include "db/repository.hpp"
+#include "sdp/serializer.hpp"
+#include "sip/header_fields.hpp"
+#include "siprec/offer_extractor.hpp"
+#include "siprec/record_decider.hpp"
+#include "siprec/recording_finalizer.hpp"
+#include "siprec/session_metrics.hpp"
+#include "sdp/parser.hpp"
+
+namespace siprecd::siprec {
+namespace {
+
+constexpr std::string_view kComponent = "siprec";
+constexpr std::string_view kAllow = "INVITE, ACK, BYE, CANCEL, OPTIONS, UPDATE, INFO";
+
+/// Clock rates of the codecs siprecd can record, for the SDP answer policy.
+uint32_t clockRateOf(std::string_view codec) {
+  if (iequals(codec, "opus")) {
+    return 48000;
+  }
+  return 8000;
+}
+
+sdp::AnswerPolicy answerPolicyFor(const DomainPolicy& domain) {
+  sdp::AnswerPolicy policy;
+  for (const auto& codec : domain.codecs) {
+    policy.codecs.push_back(sdp::CodecPreference{codec, clockRateOf(codec)});
+  }
+  return policy;
+}
+
+std::string hostForUri(const std::string& address) {
+  return address.find(':') != std::string::npos ? "[" + address + "]" : address;
+}
+
+std::string wildcardFor(const std::string& address) {
+  return address.find(':') != std::string::npos ? "::" : "0.0.0.0";
+}
+
+nlohmann::json streamsJson(const std::vector<RecordedStream>& streams) {
+  nlohmann::json list = nlohmann::json::array();
+  for (std::size_t i = 0; i < streams.size(); ++i) {
+    const auto& stream = streams[i];
+    nlohmann::json entry = {{"index", i},
+                            {"mlineIndex", stream.mline_index},
+                            {"label", stream.label},
+                            {"codec", stream.negotiated.codec_name},
+                            {"payloadType", stream.negotiated.payload_type},
+                            {"port", stream.handle ? stream.handle->port : 0}};
+    if (stream.stats) {
+      entry["packets"] = stream.stats->packets;
+      entry["bytes"] = stream.stats->bytes;
+      entry["foreignSourcePackets"] = stream.stats->dropped_foreign_source;
+      entry["malformedPackets"] = stream.stats->malformed;
+    }
+    list.push_back(std::move(entry));
+  }
+  return list;
+}
+
+}  // namespace
+
+RecordingSession::RecordingSession(SessionContext& context,
+                                   std::shared_ptr<const DomainPolicy> domain,
+                                   std::string recording_id)
+    : context_(context),
+      domain_(std::move(domain)),
+      recording_id_(std::move(recording_id)),
+      local_tag_(randomToken(16)) {}
+
+RecordingSession::~RecordingSession() { *alive_ = false; }
+
+std::filesystem::path RecordingSession::directory() const {
+  return context_.settings.data_dir / "sessions" / recording_id_;
+}
+
+bool RecordingSession::start(std::shared_ptr<sip::ServerTransaction> invite,
+                             const sdp::SessionDescription& offer,
+                             std::optional<std::string> metadata_xml) {
+  log::ScopedContext scope("recording_id", recording_id_);
+  pending_invite_ = std::move(invite);
+  initial_invite_ = pending_invite_->request();
+  peer_ = pending_invite_->peer();
+  created_ms_ = context_.loop.clock().epochMs();
+  answer_address_ =
+      context_.settings.media_ip.empty() ? peer_.local_address : context_.settings.media_ip;
+  sdp_session_id_ = randomU64() >> 1;
+
+  if (metadata_xml) {
+    mergeMetadata(*metadata_xml, "INVITE");
+  }
+  auto negotiated = sdp::negotiate(offer, answerPolicyFor(*domain_));
+  if (!negotiated) {
+    log::info(kComponent, "offer refused: {}", negotiated.error().message);
+    respond(*pending_invite_, negotiated.error().code != 0 ? negotiated.error().code : 488,
+            negotiated.error().message);
+    sessionMetrics().calls_rejected.inc();
+    pending_invite_.reset();
+    state_ = SessionState::Done;
+    return false;
+  }
+  current_offer_ = offer;
+  negotiated_ = std::move(*negotiated);
+
+  std::error_code ignored;
+  std::filesystem::create_directories(directory(), ignored);
+  if (ignored) {
+    log::error(kComponent, "cannot create {}: {}", directory().string(), ignored.message());
+    respond(*pending_invite_, 500, "cannot create the session directory");
+    pending_invite_.reset();
+    state_ = SessionState::Done;
+    return false;
+  }
+  persist("offered", "INVITE received");
+
+  CallOffer call;
+  call.recording_id = recording_id_;
+  call.domain = domain_.get();
+  call.call_id = std::string(initial_invite_.header("Call-ID").value_or(""));
+  call.from = std::string(initial_invite_.header("From").value_or(""));
+  call.to = std::string(initial_invite_.header("To").value_or(""));
+  call.request_uri = initial_invite_.requestUri();
+  call.source = fmt::format("{}:{}:{}", sip::toString(peer_.transport), peer_.remote_address,
+                            peer_.remote_port);
+  call.metadata_json = metadata_ ? rsMetadataToJson(*metadata_).dump() : "{}";
+  std::weak_ptr<bool> alive = alive_;
+  decision_ = context_.decider.decide(call, [this, alive](RecordDecision decision) {
+    if (!alive.expired()) {
+      onDecision(decision == RecordDecision::Record);
+    }
+  });
+  return true;
+}
+
+void RecordingSession::onDecision(bool record) {
+  log::ScopedContext scope("recording_id", recording_id_);
+  if (!pending_invite_ || state_ != SessionState::Offered) {
+    return;  // cancelled meanwhile
+  }
+  if (!record) {
+    respond(*pending_invite_, 603);
+    pending_invite_.reset();
+    sessionMetrics().calls_declined.inc();
+    finishWithoutRecording("declined", "the application declined the call");
+    return;
+  }
+  auto dialog = sip::Dialog::createUas(initial_invite_, peer_, local_tag_);
+  if (!dialog) {
+    respond(*pending_invite_, 400, dialog.error().message);
+    pending_invite_.reset();
+    finishWithoutRecording("failed", dialog.error().message);
+    return;
+  }
+  dialog_ = std::move(*dialog);
+  if (auto applied = applyOffer(current_offer_); !applied) {
+    log::error(kComponent, "cannot open media: {}", applied.error().message);
+    sip::Message response = sip::makeResponse(pending_invite_->request(), 503, local_tag_);
+    response.addHeader("Retry-After", "5");
+    response.addHeader("Warning", fmt::format("399 siprecd \"{}\"", applied.error().message));
+    pending_invite_->respond(response);
+    pending_invite_.reset();
+    end("media-error", false);
+    return;
+  }
+  state_ = SessionState::Recording;
+  answered_ms_ = context_.loop.clock().epochMs();
+  respondWithAnswer(*pending_invite_, 200);
+  pending_invite_.reset();
+  sessionMetrics().calls_recorded.inc();
+  persist("recording", "answered");
+  log::info(kComponent, "recording {} streams for call {}", streams_open_,
+            initial_invite_.header("Call-ID").value_or(""));
+}
+
+Result<void> RecordingSession::applyOffer(const sdp::SessionDescription& offer) {
+  // Streams are identified by their m-line index (RFC 3264 §8: m-lines are never removed);
+  // a changed label at an index is a new stream.
+  for (auto& stream : streams_) {
+    if (!stream.handle) {
+      continue;
+    }
+    bool continues = stream.mline_index < negotiated_.size() &&
+                     negotiated_[stream.mline_index].accepted &&
+                     negotiated_[stream.mline_index].label == stream.label;
+    if (continues) {
+      stream.negotiated = negotiated_[stream.mline_index];
+      continue;
+    }
+    std::size_t index = static_cast<std::size_t>(&stream - streams_.data());
+    uint64_t id = stream.handle->id;
+    stream.handle.reset();
+    --streams_open_;
+    std::weak_ptr<bool> alive = alive_;
+    EventLoop* loop = &context_.loop;
+    context_.media.closeStream(id, [this, alive, loop, index](media::StreamStats stats) {
+      loop->post([this, alive, index, stats] {
+        if (!alive.expired()) {
+          streams_[index].stats = stats;
+        }
+      });
+    });
+  }
+  for (const auto& negotiated : negotiated_) {
+    if (!negotiated.accepted || negotiated.media != "audio") {
+      continue;
+    }
+    bool open = std::any_of(streams_.begin(), streams_.end(), [&](const RecordedStream& s) {
+      return s.handle && s.mline_index == negotiated.index;
+    });
+    if (open) {
+      continue;
+    }
+    RecordedStream stream;
+    stream.mline_index = negotiated.index;
+    stream.label = negotiated.label;
+    stream.negotiated = negotiated;
+    stream.spool_path = directory() / fmt::format("stream-{}.spool", streams_.size());
+    media::StreamSpec spec;
+    spec.recording_id = recording_id_;
+    spec.stream_index = streams_.size();
+    spec.label = negotiated.label;
+    spec.spool_path = stream.spool_path;
+    spec.bind_address = wildcardFor(answer_address_);
+    spec.payload_type = negotiated.payload_type;
+    spec.codec_name = negotiated.codec_name;
+    spec.clock_rate = negotiated.clock_rate;
+    spec.telephone_event_pt = negotiated.telephone_event_pt;
+    spec.rtcp_mux = negotiated.rtcp_mux;
+    auto handle = context_.media.openStream(spec);
+    if (!handle) {
+      return fail("stream " + std::to_string(negotiated.index) + ": " + handle.error().message,
+                  503);
+    }
+    stream.handle = *handle;
+    streams_.push_back(std::move(stream));
+    ++streams_open_;
+  }
+  current_offer_ = offer;
+  return {};
+}
+
+Result<std::string> RecordingSession::answerSdp() {
+  sdp::LocalMedia local;
+  local.address = answer_address_;
+  local.ports.assign(negotiated_.size(), 0);
+  for (const auto& stream : streams_) {
+    if (stream.handle && stream.mline_index < local.ports.size()) {
+      local.ports[stream.mline_index] = stream.handle->port;
+    }
+  }
+  auto answer =
+      sdp::buildAnswer(current_offer_, negotiated_, local, sdp_session_id_, sdp_version_);
+  return sdp::serializeSdp(answer);
+}
+
+void RecordingSession::respondWithAnswer(sip::ServerTransaction& transaction, int status) {
+  sip::Message response = sip::makeResponse(transaction.request(), status, local_tag_);
+  response.addHeader("Contact",
+                     fmt::format("<sip:siprecd@{}:{};transport={}>", hostForUri(peer_.local_address),
+                                 peer_.local_port, sip::toString(peer_.transport)));
+  response.addHeader("Allow", std::string(kAllow));
+  response.addHeader("Supported", "timer");
+  if (auto expires = negotiateSessionTimer(transaction.request(), response)) {
+    session_expires_ = *expires;
+    armSessionTimer();
+  }
+  auto body = answerSdp();
+  if (body) {
+    response.addHeader("Content-Type", "application/sdp");
+    response.setBody(std::move(*body));
+  }
+  transaction.respond(response);
+}
+
+void RecordingSession::respond(sip::ServerTransaction& transaction, int status,
+                               std::string_view warning) {
+  sip::Message response = sip::makeResponse(transaction.request(), status, local_tag_);
+  if (!warning.empty()) {
+    std::string text(warning);
+    std::replace(text.begin(), text.end(), '"', '\'');
+    response.addHeader("Warning", fmt::format("399 siprecd \"{}\"", text));
+  }
+  if (status == 405) {
+    response.addHeader("Allow", std::string(kAllow));
+  }
+  transaction.respond(response);
+}
+
+std::optional<std::chrono::seconds> RecordingSession::negotiateSessionTimer(
+    const sip::Message& request, sip::Message& response) {
+  // RFC 4028 §9: the UAS takes the UAC's interval; the UAC refreshes (refresher=uac) when it
+  // supports the extension. Without `Supported: timer` the UAC cannot refresh, so siprecd
+  // runs no session timer rather than becoming the refresher itself.
+  auto header = request.header("Session-Expires");
+  if (!header || !sip::hasOptionTag(request.headerValues("Supported"), "timer")) {
+    return std::nullopt;
+  }
+  auto value = parseUnsigned(trim(header->substr(0, header->find(';'))));
+  if (!value || *value == 0) {
+    return std::nullopt;
+  }
+  auto seconds = std::chrono::seconds(std::max<uint64_t>(
+      *value, static_cast<uint64_t>(context_.settings.min_session_expires.count())));
+  response.addHeader("Session-Expires", fmt::format("{};refresher=uac", seconds.count()));
+  response.addHeader("Require", "timer");
+  return seconds;
+}
+
+void RecordingSession::armSessionTimer() {
+  if (session_expires_.count() == 0 || state_ != SessionState::Recording) {
+    return;
+  }
+  // RFC 4028 §10: the side that does not refresh sends BYE shortly before expiry.
+  auto margin = std::min<std::chrono::seconds>(std::chrono::seconds(32), session_expires_ / 3);
+  std::weak_ptr<bool> alive = alive_;
+  session_timer_ = context_.loop.schedule(session_expires_ - margin, [this, alive] {
+    if (!alive.expired()) {
+      log::ScopedContext scope("recording_id", recording_id_);
+      log::info(kComponent, "session timer expired without refresh");
+      end("session-expired", true);
+    }
+  });
+}
+
+void RecordingSession::onCancel() {
+  log::ScopedContext scope("recording_id", recording_id_);
+  if (!pending_invite_) {
+    return;
+  }
+  decision_.reset();
+  respond(*pending_invite_, 487);
+  pending_invite_.reset();
+  sessionMetrics().calls_cancelled.inc();
+  if (!streams_.empty()) {
+    end("cancel", false);
+    return;
+  }
+  finishWithoutRecording("cancelled", "CANCEL before answer");
+}
+
+void RecordingSession::onAck() {}
+
+void RecordingSession::onAckTimeout() {
+  log::ScopedContext scope("recording_id", recording_id_);
+  log::warn(kComponent, "no ACK for our 200 OK; ending the session");
+  end("ack-timeout", true);
+}
+
+void RecordingSession::terminate(std::string reason) {
+  if (pending_invite_) {
+    decision_.reset();
+    respond(*pending_invite_, 503);
+    pending_invite_.reset();
+    finishWithoutRecording("cancelled", reason);
+    return;
+  }
+  end(std::move(reason), true);
+}
+
+void RecordingSession::onInDialogRequest(std::shared_ptr<sip::ServerTransaction> transaction) {
+  log::ScopedContext scope("recording_id", recording_id_);
+  const sip::Message& request = transaction->request();
+  const std::string& method = request.method();
+  if (state_ != SessionState::Recording || !dialog_) {
+    respond(*transaction, method == "BYE" && state_ != SessionState::Offered ? 200 : 481);
+    return;
+  }
+  if (auto accepted = dialog_->acceptRemoteRequest(request); !accepted) {
+    respond(*transaction, accepted.error().code != 0 ? accepted.error().code : 500,
+            accepted.error().message);
+    return;
+  }
+  if (method == "INVITE" || method == "UPDATE") {
+    handleReInvite(std::move(transaction), method == "UPDATE");
+  } else if (method == "BYE") {
+    handleBye(std::move(transaction));
+  } else if (method == "INFO" || method == "OPTIONS") {
+    if (auto body = extractSiprecBody(request, context_.settings.max_body_parts);
+        body && body->metadata_xml) {
+      mergeMetadata(*body->metadata_xml, method);
+    }
+    sip::Message response = sip::makeResponse(request, 200, local_tag_);
+    response.addHeader("Allow", std::string(kAllow));
+    transaction->respond(response);
+  } else {
+    respond(*transaction, 405);
+  }
+}
+
+void RecordingSession::handleReInvite(std::shared_ptr<sip::ServerTransaction> transaction,
+                                      bool is_update) {
+  const sip::Message& request = transaction->request();
+  auto body = extractSiprecBody(request, context_.settings.max_body_parts);
+  if (!body) {
+    respond(*transaction, body.error().code, body.error().message);
+    return;
+  }
+  if (body->metadata_xml) {
+    mergeMetadata(*body->metadata_xml, request.method());
+  }
+  if (body->sdp) {
+    auto offer = sdp::parseSdp(*body->sdp);
+    if (!offer) {
+      respond(*transaction, 400, offer.error().message);
+      return;
+    }
+    auto negotiated = sdp::negotiate(*offer, answerPolicyFor(*domain_));
+    if (!negotiated) {
+      // RFC 3264 §8: a refused re-offer leaves the session as it was.
+      respond(*transaction, 488, negotiated.error().message);
+      return;
+    }
+    auto previous = std::move(negotiated_);
+    negotiated_ = std::move(*negotiated);
+    if (auto applied = applyOffer(*offer); !applied) {
+      negotiated_ = std::move(previous);
+      respond(*transaction, 500, applied.error().message);
+      return;
+    }
+    ++sdp_version_;
+  }
+  (void)is_update;
+  respondWithAnswer(*transaction, 200);
+  persist("recording", fmt::format("{} applied", request.method()));
+}
+
+void RecordingSession::handleBye(std::shared_ptr<sip::ServerTransaction> transaction) {
+  const sip::Message& request = transaction->request();
+  if (auto body = extractSiprecBody(request, context_.settings.max_body_parts);
+      body && body->metadata_xml) {
+    mergeMetadata(*body->metadata_xml, "BYE");
+  }
+  transaction->respond(sip::makeResponse(request, 200, local_tag_));
+  end("bye", false);
+}
+
+void RecordingSession::mergeMetadata(const std::string& xml, std::string_view origin) {
+  auto parsed = parseRsMetadata(xml);
+  if (!parsed) {
+    // A broken metadata document never costs the recording: keep the audio, log the fault.
+    sessionMetrics().metadata_errors.inc();
+    log::warn(kComponent, "metadata in {} ignored: {}", origin, parsed.error().message);
+    return;
+  }
+  if (!metadata_) {
+    metadata_ = std::move(*parsed);
+  } else {
+    mergeRsMetadata(*metadata_, *parsed);
+  }
+  metadata_xml_ = xml;
+  log::debug(kComponent, "metadata from {} applied", origin);
+}
+
+void RecordingSession::end(std::string reason, bool send_bye) {
+  if (state_ == SessionState::Ending || state_ == SessionState::Finalizing ||
+      state_ == SessionState::Done) {
+    return;
+  }
+  state_ = SessionState::Ending;
+  end_reason_ = std::move(reason);
+  ended_ms_ = context_.loop.clock().epochMs();
+  session_timer_.reset();
+  log::info(kComponent, "session ending: {}", end_reason_);
+  if (send_bye && dialog_) {
+    sip::Message bye = dialog_->makeRequest("BYE");
+    bye.addHeader("Reason", fmt::format("SIP;cause=200;text=\"{}\"", end_reason_));
+    std::string id = recording_id_;
+    context_.send_request(std::move(bye), dialog_->nextHop(), [id](Result<sip::Message> reply) {
+      log::ScopedContext scope("recording_id", id);
+      if (!reply) {
+        log::warn(kComponent, "BYE failed: {}", reply.error().message);
+      }
+    });
+  }
+  std::weak_ptr<bool> alive = alive_;
+  EventLoop* loop = &context_.loop;
+  for (std::size_t index = 0; index < streams_.size(); ++index) {
+    if (!streams_[index].handle) {
+      continue;
+    }
+    uint64_t id = streams_[index].handle->id;
+    context_.media.closeStream(id, [this, alive, loop, index](media::StreamStats stats) {
+      loop->post([this, alive, index, stats] {
+        if (!alive.expired()) {
+          onStreamClosed(index, stats);
+        }
+      });
+    });
+  }
+  if (streams_open_ == 0) {
+    finalize();
+  }
+}
+
+void RecordingSession::onStreamClosed(std::size_t stream, media::StreamStats stats) {
+  streams_[stream].stats = stats;
+  streams_[stream].handle.reset();
+  if (--streams_open_ == 0 && state_ == SessionState::Ending) {
+    finalize();
+  }
+}
+
+void RecordingSession::finalize() {
+  state_ = SessionState::Finalizing;
+  if (streams_.empty()) {
+    finishWithoutRecording("failed", "no audio stream was recorded");
+    return;
+  }
+  FinalizeJob job;
+  job.recording_id = recording_id_;
+  job.directory = directory();
+  for (const auto& stream : streams_) {
+    job.spools.push_back(stream.spool_path);
+  }
+  job.start_epoch_ms = answered_ms_;
+  job.metadata_xml = metadata_xml_;
+  job.document = {
+      {"recordingId", recording_id_},
+      {"domain", domain_->name},
+      {"callId", std::string(initial_invite_.header("Call-ID").value_or(""))},
+      {"from", std::string(initial_invite_.header("From").value_or(""))},
+      {"to", std::string(initial_invite_.header("To").value_or(""))},
+      {"requestUri", initial_invite_.requestUri()},
+      {"source", fmt::format("{}:{}:{}", sip::toString(peer_.transport), peer_.remote_address,
+                             peer_.remote_port)},
+      {"siprec", isSiprecRequest(initial_invite_)},
+      {"createdTime", created_ms_},
+      {"answeredTime", answered_ms_ ? nlohmann::json(*answered_ms_) : nlohmann::json()},
+      {"byeTime", ended_ms_ ? nlohmann::json(*ended_ms_) : nlohmann::json()},
+      {"endReason", end_reason_},
+      {"streams", streamsJson(streams_)},
+      {"metadata", metadata_ ? rsMetadataToJson(*metadata_) : nlohmann::json::object()},
+  };
+  std::weak_ptr<bool> alive = alive_;
+  EventLoop* loop = &context_.loop;
+  context_.workers.post([job = std::move(job), alive, loop, this] {
+    auto outcome = finalizeRecording(job);
+    loop->post([this, alive, outcome = std::move(outcome)]() mutable {
+      if (alive.expired()) {
+        return;
+      }
+      if (!outcome) {
+        onFinalized(tl::unexpected(outcome.error()));
+      } else {
+        onFinalized(outcome->document.dump());
+      }
+    });
+  });
+}
+
+void RecordingSession::onFinalized(Result<std::string> document) {
+  log::ScopedContext scope("recording_id", recording_id_);
+  if (!document) {
+    log::error(kComponent, "recording failed: {}", document.error().message);
+    sessionMetrics().recordings_failed.inc();
+    persist("failed", document.error().message);
+  } else {
+    auto parsed = nlohmann::json::parse(*document);
+    log::info(kComponent, "recording ready: {} ms", parsed.value("duration", int64_t{0}));
+    sessionMetrics().recordings_ready.inc();
+    persist("ready", *document);
+  }
+  state_ = SessionState::Done;
+  if (on_done_) {
+    on_done_();
+  }
+}
+
+void RecordingSession::finishWithoutRecording(std::string state, std::string reason) {
+  end_reason_ = reason;
+  persist(state, reason);
+  std::filesystem::path dir = directory();
+  context_.workers.post([dir] {
+    std::error_code ignored;
+    std::filesystem::remove_all(dir, ignored);
+  });
+  state_ = SessionState::Done;
+  if (on_done_) {
+    on_done_();
+  }
+}
+
+void RecordingSession::persist(std::string_view state, std::string detail) {
+  db::RecordingRecord record;
+  record.id = recording_id_;
+  record.domain = domain_->name;
+  record.state = std::string(state);
+  record.call_id = std::string(initial_invite_.header("Call-ID").value_or(""));
+  record.from_uri = std::string(initial_invite_.header("From").value_or(""));
+  record.to_uri = std::string(initial_invite_.header("To").value_or(""));
+  record.request_uri = initial_invite_.requestUri();
+  record.source = fmt::format("{}:{}:{}", sip::toString(peer_.transport), peer_.remote_address,
+                              peer_.remote_port);
+  record.created_ms = created_ms_;
+  record.started_ms = answered_ms_;
+  record.ended_ms = ended_ms_;
+  record.end_reason = end_reason_;
+  record.metadata_xml = metadata_xml_;
+  record.metadata_json = metadata_ ? rsMetadataToJson(*metadata_).dump() : "";
+  record.streams_json = streamsJson(streams_).dump();
+  if (state == "ready") {
+    auto document = nlohmann::json::parse(detail, nullptr, false);
+    if (!document.is_discarded()) {
+      record.duration_ms = document.value("duration", int64_t{0});
+      record.streams_json = document["streams"].dump();
+    }
+    record.audio_path = (directory() / "recording.wav").string();
+    detail = "rendered";
+  } else if (state == "failed" || state == "declined" || state == "cancelled") {
+    record.error = detail;
+  }
+  bool is_new = state == "offered";
+  if (is_new) {
+    context_.repository.insertRecording(record);
+  } else {
+    context_.repository.updateRecording(record);
+  }
+  context_.repository.recordTransition(recording_id_, std::string(state),
+                                       context_.loop.clock().epochMs(), std::move(detail));
+}
+
+}  // namespace siprecd::siprec

@@ -1,0 +1,52 @@
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <filesystem>
+#include <functional>
+#include <string>
+
+#include "base/event_loop.hpp"
+#include "base/result.hpp"
+#include "base/worker_pool.hpp"
+#include "sip/message.hpp"
+#include "sip/sip_stack.hpp"
+
+namespace siprecd::media {
+class MediaEngine;
+}
+namespace siprecd::db {
+class Repository;
+}
+
+namespace siprecd::siprec {
+
+class RecordDecider;
+
+/// Sends an in-dialog request (BYE) through a non-INVITE client transaction.
+using RequestSender = std::function<void(sip::Message, const sip::PeerAddress&,
+                                         std::function<void(Result<sip::Message>)>)>;
+
+/// Settings of the SIPREC user agent server.
+struct SessionSettings {
+  std::filesystem::path data_dir;  ///< sessions live in {data_dir}/sessions/{recordingId}/
+  std::string media_ip;            ///< address in SDP answers; empty: the INVITE's local address
+  std::size_t max_body_parts = 16;
+  std::chrono::seconds min_session_expires{90};  ///< RFC 4028 Min-SE
+  std::chrono::seconds drain_retry_after{60};    ///< Retry-After on 503 while draining
+  std::string user_agent = "siprecd";
+};
+
+/// The services a recording session uses; all references outlive every session. Every
+/// session and the manager live on `loop` (the SIP thread).
+struct SessionContext {
+  EventLoop& loop;
+  media::MediaEngine& media;
+  db::Repository& repository;
+  WorkerPool& workers;
+  RecordDecider& decider;
+  RequestSender send_request;
+  SessionSettings settings;
+};
+
+}  // namespace siprecd::siprec
