@@ -1,10 +1,9 @@
 #include "app/cidr.hpp"
 
-#include <arpa/inet.h>
-
 #include <cstring>
 #include <string>
 
+#include <arpa/inet.h>
 #include <fmt/format.h>
 
 #include "base/strings.hpp"
@@ -43,8 +42,8 @@ Result<Cidr> parseCidr(std::string_view text) {
   if (slash != std::string_view::npos) {
     const auto prefix = parseUnsigned(trimmed.substr(slash + 1));
     if (!prefix || *prefix > static_cast<uint64_t>(max_prefix)) {
-      return fail(fmt::format("invalid network \"{}\": prefix length must be 0..{}", text,
-                              max_prefix));
+      return fail(
+          fmt::format("invalid network \"{}\": prefix length must be 0..{}", text, max_prefix));
     }
     cidr.prefix_length = static_cast<int>(*prefix);
   }

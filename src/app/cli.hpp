@@ -34,7 +34,7 @@ Result<CliOptions> parseCommandLine(int argc, char** argv);
 
 /// The --help text: usage, every flag and environment variable with its default.
 std::string helpText();
-/// The --version line: "siprecd 0.1.0".
+/// The version, "0.1.0" (--version prints "siprecd 0.1.0").
 std::string versionText();
 
 /// Completes every action but Run: prints help, version, the check-config verdict, or

@@ -34,6 +34,8 @@ struct DomainConfig {
   std::vector<std::string> codecs{"PCMU", "PCMA"};
   /// SIP source networks allowed to send INVITEs for this domain; empty: any source.
   std::vector<std::string> allow_sources;
+  /// Test and operations hook: the record decision is delayed this long (0..60000).
+  int decision_delay_ms = 0;
 };
 
 struct Config {
@@ -108,16 +110,29 @@ Result<void> validateConfig(const Config& config);
 Result<Config> loadConfig(int argc, char** argv, const std::map<std::string, std::string>& env,
                           CliAction* action);
 
+/// What loadConfig() found: the action asked for and the configuration to use.
+struct LoadedConfig {
+  CliAction action = CliAction::Run;
+  Config config;
+};
+/// The same as above, returning the action with the configuration.
+Result<LoadedConfig> loadConfig(int argc, char** argv,
+                                const std::map<std::string, std::string>& env);
+
 /// The SIPRECD_* variables of `envp` (the process environment, `environ`).
 std::map<std::string, std::string> siprecdEnvironment(char** envp);
 
 /// A human-readable summary for --check-config and the start-up log; no secrets.
 std::string configSummary(const Config& config);
+/// Another name for configSummary().
+inline std::string describeConfig(const Config& config) {
+  return configSummary(config);
+}
 
 /// Selects the domain of an INVITE: the first domain (in configuration order) whose
-/// match.hosts contain the Request-URI host or the To host, or whose match.cidrs contain
-/// the source address; a domain without match rules matches every call. Without a match,
-/// the domain named "default" if there is one; otherwise nullptr (refuse the call).
+/// match.hosts contain the Request-URI host or the To host (see hostMatches), or whose
+/// match.cidrs contain the source address. Without a match, the domain named "default"
+/// if there is one (whatever its match rules); otherwise nullptr (refuse the call).
 /// The pointer borrows from `config`.
 const DomainConfig* matchDomain(const Config& config, std::string_view request_uri_host,
                                 std::string_view to_host, std::string_view source_ip);

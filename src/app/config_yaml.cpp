@@ -22,37 +22,39 @@ class YamlReader {
     if (root.IsNull()) {
       return {};
     }
-    return forEachKey(root, "", [&](const std::string& key, const YAML::Node& value,
-                                    const std::string& path) -> Result<void> {
-      if (key == "log_level") {
-        return readString(value, path, config.log_level);
-      }
-      if (key == "data_dir") {
-        std::string dir;
-        auto ok = readString(value, path, dir);
-        config.data_dir = dir;
-        return ok;
-      }
-      if (key == "sip") {
-        return applySip(value, path, config);
-      }
-      if (key == "http") {
-        return forEachKey(value, path, [&](const std::string& k, const YAML::Node& v,
-                                           const std::string& p) -> Result<void> {
-          if (k == "listen") {
-            return readString(v, p, config.http_listen);
-          }
-          return unknownKey(v, p);
-        });
-      }
-      if (key == "media") {
-        return applyMedia(value, path, config);
-      }
-      if (key == "domains") {
-        return applyDomains(value, path, config);
-      }
-      return unknownKey(value, path);
-    });
+    return forEachKey(root, "",
+                      [&](const std::string& key, const YAML::Node& value,
+                          const std::string& path) -> Result<void> {
+                        if (key == "log_level") {
+                          return readString(value, path, config.log_level);
+                        }
+                        if (key == "data_dir") {
+                          std::string dir;
+                          auto ok = readString(value, path, dir);
+                          config.data_dir = dir;
+                          return ok;
+                        }
+                        if (key == "sip") {
+                          return applySip(value, path, config);
+                        }
+                        if (key == "http") {
+                          return forEachKey(value, path,
+                                            [&](const std::string& k, const YAML::Node& v,
+                                                const std::string& p) -> Result<void> {
+                                              if (k == "listen") {
+                                                return readString(v, p, config.http_listen);
+                                              }
+                                              return unknownKey(v, p);
+                                            });
+                        }
+                        if (key == "media") {
+                          return applyMedia(value, path, config);
+                        }
+                        if (key == "domains") {
+                          return applyDomains(value, path, config);
+                        }
+                        return unknownKey(value, path);
+                      });
   }
 
  private:
@@ -60,65 +62,68 @@ class YamlReader {
                                                 const std::string& path)>;
 
   Result<void> applySip(const YAML::Node& node, const std::string& path, Config& config) {
-    return forEachKey(node, path, [&](const std::string& key, const YAML::Node& value,
-                                      const std::string& p) -> Result<void> {
-      if (key == "listen") {
-        return readStringList(value, p, config.sip_listen);
-      }
-      if (key == "tls") {
-        return forEachKey(value, p, [&](const std::string& k, const YAML::Node& v,
-                                        const std::string& q) -> Result<void> {
-          if (k == "certificate") {
-            return readString(v, q, config.tls_certificate);
+    return forEachKey(
+        node, path,
+        [&](const std::string& key, const YAML::Node& value, const std::string& p) -> Result<void> {
+          if (key == "listen") {
+            return readStringList(value, p, config.sip_listen);
           }
-          if (k == "private_key") {
-            return readString(v, q, config.tls_private_key);
+          if (key == "tls") {
+            return forEachKey(value, p,
+                              [&](const std::string& k, const YAML::Node& v,
+                                  const std::string& q) -> Result<void> {
+                                if (k == "certificate") {
+                                  return readString(v, q, config.tls_certificate);
+                                }
+                                if (k == "private_key") {
+                                  return readString(v, q, config.tls_private_key);
+                                }
+                                if (k == "ca") {
+                                  return readString(v, q, config.tls_ca);
+                                }
+                                if (k == "verify_client") {
+                                  return readBool(v, q, config.tls_verify_client);
+                                }
+                                return unknownKey(v, q);
+                              });
           }
-          if (k == "ca") {
-            return readString(v, q, config.tls_ca);
+          if (key == "max_message_bytes") {
+            int64_t bytes = 0;
+            auto ok = readInteger(value, p, bytes, 0, std::numeric_limits<int32_t>::max());
+            config.sip_max_message_bytes = static_cast<std::size_t>(bytes);
+            return ok;
           }
-          if (k == "verify_client") {
-            return readBool(v, q, config.tls_verify_client);
+          if (key == "tcp_idle_timeout_s") {
+            return readInt(value, p, config.sip_tcp_idle_timeout_s);
           }
-          return unknownKey(v, q);
+          if (key == "session_min_se_s") {
+            return readInt(value, p, config.session_min_se_s);
+          }
+          if (key == "drain_retry_after_s") {
+            return readInt(value, p, config.drain_retry_after_s);
+          }
+          if (key == "drain_timeout_s") {
+            return readInt(value, p, config.drain_timeout_s);
+          }
+          return unknownKey(value, p);
         });
-      }
-      if (key == "max_message_bytes") {
-        int64_t bytes = 0;
-        auto ok = readInteger(value, p, bytes, 0, std::numeric_limits<int32_t>::max());
-        config.sip_max_message_bytes = static_cast<std::size_t>(bytes);
-        return ok;
-      }
-      if (key == "tcp_idle_timeout_s") {
-        return readInt(value, p, config.sip_tcp_idle_timeout_s);
-      }
-      if (key == "session_min_se_s") {
-        return readInt(value, p, config.session_min_se_s);
-      }
-      if (key == "drain_retry_after_s") {
-        return readInt(value, p, config.drain_retry_after_s);
-      }
-      if (key == "drain_timeout_s") {
-        return readInt(value, p, config.drain_timeout_s);
-      }
-      return unknownKey(value, p);
-    });
   }
 
   Result<void> applyMedia(const YAML::Node& node, const std::string& path, Config& config) {
-    return forEachKey(node, path, [&](const std::string& key, const YAML::Node& value,
-                                      const std::string& p) -> Result<void> {
-      if (key == "ip") {
-        return readString(value, p, config.media_ip);
-      }
-      if (key == "rtp_ports") {
-        return readString(value, p, config.rtp_ports);
-      }
-      if (key == "rtp_timeout_s") {
-        return readInt(value, p, config.rtp_timeout_s);
-      }
-      return unknownKey(value, p);
-    });
+    return forEachKey(
+        node, path,
+        [&](const std::string& key, const YAML::Node& value, const std::string& p) -> Result<void> {
+          if (key == "ip") {
+            return readString(value, p, config.media_ip);
+          }
+          if (key == "rtp_ports") {
+            return readString(value, p, config.rtp_ports);
+          }
+          if (key == "rtp_timeout_s") {
+            return readInt(value, p, config.rtp_timeout_s);
+          }
+          return unknownKey(value, p);
+        });
   }
 
   Result<void> applyDomains(const YAML::Node& node, const std::string& path, Config& config) {
@@ -144,40 +149,45 @@ class YamlReader {
   }
 
   Result<void> applyDomain(const YAML::Node& node, const std::string& path, DomainConfig& domain) {
-    return forEachKey(node, path, [&](const std::string& key, const YAML::Node& value,
-                                      const std::string& p) -> Result<void> {
-      if (key == "name") {
-        return readString(value, p, domain.name);
-      }
-      if (key == "match") {
-        return forEachKey(value, p, [&](const std::string& k, const YAML::Node& v,
-                                        const std::string& q) -> Result<void> {
-          if (k == "hosts") {
-            return readStringList(v, q, domain.match_hosts);
+    return forEachKey(
+        node, path,
+        [&](const std::string& key, const YAML::Node& value, const std::string& p) -> Result<void> {
+          if (key == "name") {
+            return readString(value, p, domain.name);
           }
-          if (k == "cidrs") {
-            return readStringList(v, q, domain.match_cidrs);
+          if (key == "match") {
+            return forEachKey(value, p,
+                              [&](const std::string& k, const YAML::Node& v,
+                                  const std::string& q) -> Result<void> {
+                                if (k == "hosts") {
+                                  return readStringList(v, q, domain.match_hosts);
+                                }
+                                if (k == "cidrs") {
+                                  return readStringList(v, q, domain.match_cidrs);
+                                }
+                                return unknownKey(v, q);
+                              });
           }
-          return unknownKey(v, q);
+          if (key == "callback_base") {
+            return readString(value, p, domain.callback_base);
+          }
+          if (key == "callback_secret") {
+            return readString(value, p, domain.callback_secret);
+          }
+          if (key == "require_siprec") {
+            return readBool(value, p, domain.require_siprec);
+          }
+          if (key == "codecs") {
+            return readStringList(value, p, domain.codecs);
+          }
+          if (key == "allow_sources") {
+            return readStringList(value, p, domain.allow_sources);
+          }
+          if (key == "decision_delay_ms") {
+            return readInt(value, p, domain.decision_delay_ms);
+          }
+          return unknownKey(value, p);
         });
-      }
-      if (key == "callback_base") {
-        return readString(value, p, domain.callback_base);
-      }
-      if (key == "callback_secret") {
-        return readString(value, p, domain.callback_secret);
-      }
-      if (key == "require_siprec") {
-        return readBool(value, p, domain.require_siprec);
-      }
-      if (key == "codecs") {
-        return readStringList(value, p, domain.codecs);
-      }
-      if (key == "allow_sources") {
-        return readStringList(value, p, domain.allow_sources);
-      }
-      return unknownKey(value, p);
-    });
   }
 
   Result<void> forEachKey(const YAML::Node& node, const std::string& path,

@@ -1,7 +1,5 @@
 #include "base/asio_event_loop.hpp"
 
-#include <pthread.h>
-
 #include <optional>
 #include <system_error>
 #include <thread>
@@ -11,6 +9,7 @@
 #include <asio/io_context.hpp>
 #include <asio/post.hpp>
 #include <asio/steady_timer.hpp>
+#include <pthread.h>
 
 namespace siprecd {
 namespace {
@@ -48,7 +47,9 @@ AsioEventLoop::AsioEventLoop(asio::io_context& io, const Clock& clock) : io_(io)
 
 AsioEventLoop::~AsioEventLoop() = default;
 
-void AsioEventLoop::post(std::function<void()> task) { asio::post(io_, std::move(task)); }
+void AsioEventLoop::post(std::function<void()> task) {
+  asio::post(io_, std::move(task));
+}
 
 std::unique_ptr<Timer> AsioEventLoop::schedule(std::chrono::milliseconds delay,
                                                std::function<void()> task) {
@@ -94,7 +95,9 @@ IoThread::~IoThread() {
   }
 }
 
-asio::io_context& IoThread::context() { return impl_->io; }
+asio::io_context& IoThread::context() {
+  return impl_->io;
+}
 
 void IoThread::stop() {
   impl_->guard.reset();

@@ -38,9 +38,9 @@ class AsioEventLoop final : public EventLoop {
 };
 
 /// Owns an io_context, a work guard that keeps it running while idle, and one std::thread
-/// running it. stop() (idempotent; call it from one thread at a time) releases the guard and stops the context;
-/// the destructor stops and joins. Handlers still queued at stop are destroyed with the
-/// context, not run.
+/// running it. stop() (idempotent; call it from one thread at a time) releases the guard and stops
+/// the context; the destructor stops and joins. Handlers still queued at stop are destroyed with
+/// the context, not run.
 class IoThread {
  public:
   /// Starts the thread at once. `name` (at most 15 characters) names it for debuggers.

@@ -18,9 +18,9 @@ namespace {
 /// Writes pre-formatted JSON lines to stderr, or to a test sink when one is set.
 class JsonLineSink final : public spdlog::sinks::base_sink<std::mutex> {
  public:
-  void setTestSink(LineSink sink) {
+  void setTestSink(LineSink line_sink) {
     std::lock_guard<std::mutex> lock(mutex_);
-    test_sink_ = std::move(sink);
+    test_sink_ = std::move(line_sink);
   }
 
  protected:
@@ -80,8 +80,7 @@ spdlog::level::level_enum toSpdlog(Level level) {
 thread_local std::vector<std::pair<std::string, std::string>> t_context;
 
 bool isReservedKey(std::string_view key) {
-  return key == "ts" || key == "level" || key == "component" || key == "msg" ||
-         key == "suppressed";
+  return key == "ts" || key == "level" || key == "component" || key == "msg" || key == "suppressed";
 }
 
 /// Length of the valid UTF-8 sequence starting at text[i], or 0 if invalid (RFC 3629).
@@ -242,7 +241,9 @@ void setLevel(Level level) {
   detail::g_threshold.store(static_cast<int>(level), std::memory_order_relaxed);
 }
 
-void setSinkForTesting(LineSink sink) { backend().sink->setTestSink(std::move(sink)); }
+void setSinkForTesting(LineSink sink) {
+  backend().sink->setTestSink(std::move(sink));
+}
 
 namespace detail {
 
@@ -282,8 +283,7 @@ std::string formatLine(int64_t epoch_ms, Level level, std::string_view component
   return line;
 }
 
-void write(Level level, std::string_view component, std::string_view message,
-           uint64_t suppressed) {
+void write(Level level, std::string_view component, std::string_view message, uint64_t suppressed) {
   const std::string line = formatLine(nowEpochMs(), level, component, message, suppressed);
   backend().logger.log(toSpdlog(level), std::string_view(line));
 }
@@ -298,7 +298,9 @@ ScopedContext::ScopedContext(std::string key, std::string value) {
   t_context.emplace_back(std::move(key), std::move(value));
 }
 
-ScopedContext::~ScopedContext() { t_context.pop_back(); }
+ScopedContext::~ScopedContext() {
+  t_context.pop_back();
+}
 
 RateLimiter::RateLimiter(int per_second) : RateLimiter(per_second, systemClock()) {}
 

@@ -89,8 +89,7 @@ void error(std::string_view component, fmt::format_string<Args...> format, Args&
   detail::logf(Level::Error, component, format, std::forward<Args>(args)...);
 }
 template <typename... Args>
-void critical(std::string_view component, fmt::format_string<Args...> format,
-              Args&&... args) {
+void critical(std::string_view component, fmt::format_string<Args...> format, Args&&... args) {
   detail::logf(Level::Critical, component, format, std::forward<Args>(args)...);
 }
 

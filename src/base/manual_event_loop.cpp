@@ -12,7 +12,8 @@ constexpr std::chrono::hours kSteadyOrigin{24};
 
 class ManualTimer final : public Timer {
  public:
-  ManualTimer(std::weak_ptr<ManualEventLoop::TimerTable> table, ManualEventLoop::TimerTable::Key key)
+  ManualTimer(std::weak_ptr<ManualEventLoop::TimerTable> table,
+              ManualEventLoop::TimerTable::Key key)
       : table_(std::move(table)), key_(key) {}
   ~ManualTimer() override { cancel(); }
   void cancel() override {
@@ -115,7 +116,9 @@ std::size_t ManualEventLoop::advance(std::chrono::milliseconds delta) {
   return ran;
 }
 
-std::size_t ManualEventLoop::pendingTimers() const { return table_->timers.size(); }
+std::size_t ManualEventLoop::pendingTimers() const {
+  return table_->timers.size();
+}
 
 std::size_t ManualEventLoop::pendingTasks() const {
   std::lock_guard lock(tasks_mutex_);
@@ -126,8 +129,8 @@ std::optional<std::chrono::milliseconds> ManualEventLoop::nextTimerIn() const {
   if (table_->timers.empty()) {
     return std::nullopt;
   }
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-      table_->timers.begin()->first.first - clock_.steadyNow());
+  return std::chrono::duration_cast<std::chrono::milliseconds>(table_->timers.begin()->first.first -
+                                                               clock_.steadyNow());
 }
 
 }  // namespace siprecd

@@ -52,8 +52,8 @@ bool validName(std::string_view name, bool allow_colon) {
   }
   for (std::size_t i = 0; i < name.size(); ++i) {
     const char c = name[i];
-    const bool alpha = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_' ||
-                       (allow_colon && c == ':');
+    const bool alpha =
+        (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_' || (allow_colon && c == ':');
     const bool digit = c >= '0' && c <= '9';
     if (!alpha && !(digit && i > 0)) {
       return false;
@@ -232,7 +232,9 @@ CallbackRegistration& CallbackRegistration::operator=(CallbackRegistration&& oth
   return *this;
 }
 
-CallbackRegistration::~CallbackRegistration() { reset(); }
+CallbackRegistration::~CallbackRegistration() {
+  reset();
+}
 
 void CallbackRegistration::reset() {
   if (!entry_) {
@@ -286,8 +288,7 @@ Histogram& MetricsRegistry::histogram(const std::string& name, const std::string
     }
   }
   MutexLock lock(impl_->mutex);
-  auto& series =
-      impl_->series(impl_->family(name, help, MetricType::Histogram), std::move(labels));
+  auto& series = impl_->series(impl_->family(name, help, MetricType::Histogram), std::move(labels));
   if (!series.histogram) {
     series.histogram = std::make_unique<Histogram>(std::move(upper_bounds));
   }

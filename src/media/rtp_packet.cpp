@@ -45,11 +45,17 @@ Result<RtpPacket> RtpPacket::parse(std::span<const std::byte> datagram) {
   return RtpPacket(datagram, header_bytes, padding_bytes);
 }
 
-SeqNum RtpPacket::sequenceNumber() const { return SeqNum(loadBe16(bytes_, 2)); }
+SeqNum RtpPacket::sequenceNumber() const {
+  return SeqNum(loadBe16(bytes_, 2));
+}
 
-RtpTimestamp RtpPacket::timestamp() const { return RtpTimestamp(loadBe32(bytes_, 4)); }
+RtpTimestamp RtpPacket::timestamp() const {
+  return RtpTimestamp(loadBe32(bytes_, 4));
+}
 
-Ssrc RtpPacket::ssrc() const { return Ssrc(loadBe32(bytes_, 8)); }
+Ssrc RtpPacket::ssrc() const {
+  return Ssrc(loadBe32(bytes_, 8));
+}
 
 Ssrc RtpPacket::csrc(std::size_t index) const {
   return Ssrc(loadBe32(bytes_, kFixedHeaderBytes + index * kCsrcBytes));

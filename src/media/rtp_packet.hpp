@@ -73,8 +73,7 @@ class RtpPacket {
   std::span<const std::byte> bytes() const { return bytes_; }
 
  private:
-  RtpPacket(std::span<const std::byte> bytes, std::size_t header_bytes,
-            std::size_t padding_bytes)
+  RtpPacket(std::span<const std::byte> bytes, std::size_t header_bytes, std::size_t padding_bytes)
       : bytes_(bytes), header_bytes_(header_bytes), padding_bytes_(padding_bytes) {}
 
   uint8_t loadByte(std::size_t at) const { return static_cast<uint8_t>(bytes_[at]); }

@@ -66,7 +66,7 @@ struct SpoolHeader {
   std::string recording_id;
   uint32_t stream_index = 0;
   std::string label;
-  std::string codec_name;  ///< e.g. "PCMU", as negotiated in the SDP
+  std::string codec_name;   ///< e.g. "PCMU", as negotiated in the SDP
   uint32_t clock_rate = 0;  ///< Hz
   uint8_t payload_type = 0;
   std::optional<uint8_t> telephone_event_pt;

@@ -51,8 +51,8 @@ class RtpTimestamp {
   constexpr bool isNewerThan(RtpTimestamp other) const { return distanceFrom(other) > 0; }
   /// This plus `delta` ticks, wrapping.
   constexpr RtpTimestamp advancedBy(int64_t delta) const {
-    return RtpTimestamp(static_cast<uint32_t>(static_cast<uint64_t>(value_) +
-                                              static_cast<uint64_t>(delta)));
+    return RtpTimestamp(
+        static_cast<uint32_t>(static_cast<uint64_t>(value_) + static_cast<uint64_t>(delta)));
   }
 
   friend constexpr bool operator==(RtpTimestamp, RtpTimestamp) = default;

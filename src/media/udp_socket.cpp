@@ -1,17 +1,20 @@
 #include "media/udp_socket.hpp"
 
-#include <arpa/inet.h>
-#include <netinet/in.h>
-
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <string>
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
 
 namespace siprecd::media {
 
 namespace {
 
-std::string errnoText(const char* what) { return std::string(what) + ": " + std::strerror(errno); }
+std::string errnoText(const char* what) {
+  return std::string(what) + ": " + std::strerror(errno);
+}
 
 }  // namespace
 

@@ -1,13 +1,12 @@
 #pragma once
 
-#include <sys/socket.h>
-
 #include <array>
 #include <cstddef>
 #include <cstdint>
 #include <string>
 #include <string_view>
 
+#include <sys/socket.h>
 #include <tl/expected.hpp>
 
 #include "base/result.hpp"

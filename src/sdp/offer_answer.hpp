@@ -12,7 +12,8 @@
 namespace siprecd::sdp {
 
 /// A codec the recorder accepts: encoding name (matched case-insensitively against the
-/// offer's rtpmap or RFC 3551 static assignment) and RTP clock rate in Hz.
+/// offer's rtpmap or RFC 3551 static assignment) and RTP clock rate in Hz (G.722 is
+/// {"G722", 8000}: RFC 3551 §4.5.2 keeps its RTP clock at 8000 although it samples 16 kHz).
 struct CodecPreference {
   std::string name;  ///< "PCMU", "PCMA", "G722", "G729", "opus", "L16", ...
   uint32_t clock_rate = 0;

@@ -78,8 +78,8 @@ Result<CSeq> parseCSeq(std::string_view text);
 
 /// Content-Type / Content-Disposition: "type/subtype;param=value".
 struct MediaType {
-  std::string type;     ///< lowercase, e.g. "multipart/mixed" or "recording-session"
-  Params params;        ///< values unquoted
+  std::string type;  ///< lowercase, e.g. "multipart/mixed" or "recording-session"
+  Params params;     ///< values unquoted
 };
 /// Parses "type/subtype *(;param)" or a single token (disposition-type). Failure: 400.
 Result<MediaType> parseMediaType(std::string_view text);

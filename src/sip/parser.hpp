@@ -14,7 +14,7 @@ namespace siprecd::sip {
 struct ParseLimits {
   std::size_t max_message_bytes = 64 * 1024;
   std::size_t max_headers = 128;
-  std::size_t max_body_parts = 16;  ///< multipart/mixed parts (see multipart.hpp)
+  std::size_t max_body_parts = 16;               ///< multipart/mixed parts (see multipart.hpp)
   std::size_t max_header_line_bytes = 8 * 1024;  ///< one field, name + unfolded value (513)
 };
 

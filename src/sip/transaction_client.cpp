@@ -14,7 +14,9 @@ ClientTransaction::ClientTransaction(Message request, PeerAddress target, std::s
       owner_(&owner),
       fsm_(isReliable(target_.transport), timers, loop, *this) {}
 
-ClientTransaction::~ClientTransaction() { fsm_.abandon(); }
+ClientTransaction::~ClientTransaction() {
+  fsm_.abandon();
+}
 
 void ClientTransaction::detach() {
   owner_ = nullptr;
@@ -38,7 +40,7 @@ void ClientTransaction::fsmFinal(Result<Message> outcome) {
 
 void ClientTransaction::fsmTerminated() {
   if (owner_ != nullptr) {
-    owner_->transactionTerminated(*this);
+    owner_->clientTransactionTerminated(*this);
   }
 }
 

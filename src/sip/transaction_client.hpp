@@ -23,7 +23,7 @@ class ClientTransaction : private ClientTransactionFsm::Callbacks {
     virtual ~Owner() = default;
     /// Sends the request; transport failures come back through transportError().
     virtual void transactionSendRequest(ClientTransaction& transaction) = 0;
-    virtual void transactionTerminated(ClientTransaction& transaction) = 0;
+    virtual void clientTransactionTerminated(ClientTransaction& transaction) = 0;
   };
 
   ClientTransaction(Message request, PeerAddress target, std::string key, FinalHandler on_final,

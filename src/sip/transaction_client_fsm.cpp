@@ -5,8 +5,8 @@
 
 namespace siprecd::sip {
 
-ClientTransactionFsm::ClientTransactionFsm(bool reliable, TransactionTimers timers,
-                                           EventLoop& loop, Callbacks& callbacks)
+ClientTransactionFsm::ClientTransactionFsm(bool reliable, TransactionTimers timers, EventLoop& loop,
+                                           Callbacks& callbacks)
     : reliable_(reliable), timers_(timers), loop_(loop), callbacks_(callbacks) {}
 
 void ClientTransactionFsm::start() {
@@ -37,8 +37,8 @@ void ClientTransactionFsm::receiveResponse(Message response) {
   state_ = State::Completed;
   timer_e_.reset();
   timer_f_.reset();
-  timer_k_ = loop_.schedule(reliable_ ? std::chrono::milliseconds(0) : timers_.t4,
-                            [this] { onTimerK(); });
+  timer_k_ =
+      loop_.schedule(reliable_ ? std::chrono::milliseconds(0) : timers_.t4, [this] { onTimerK(); });
   callbacks_.fsmFinal(std::move(response));
 }
 

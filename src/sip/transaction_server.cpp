@@ -19,7 +19,9 @@ ServerTransaction::ServerTransaction(Message request, PeerAddress peer,
                                          : ServerTransactionFsm::Kind::NonInvite,
            isReliable(peer_.transport), timers, loop, *this) {}
 
-ServerTransaction::~ServerTransaction() { fsm_.abandon(); }
+ServerTransaction::~ServerTransaction() {
+  fsm_.abandon();
+}
 
 void ServerTransaction::respond(const Message& response) {
   if (owner_ == nullptr || fsm_.hasFinalResponse()) {

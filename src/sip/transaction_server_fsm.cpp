@@ -157,11 +157,10 @@ void ServerTransactionFsm::onTimerL() {
   if (state_ != State::Accepted) {
     return;
   }
-  const bool acked = ack_received_;
-  terminate();
-  if (!acked) {
+  if (!ack_received_) {
     callbacks_.fsmAckTimeout();
   }
+  terminate();
 }
 
 void ServerTransactionFsm::terminate() {

@@ -1,9 +1,9 @@
 #include "sip/transport.hpp"
 
-#include <arpa/inet.h>
-
 #include <array>
 #include <cstring>
+
+#include <arpa/inet.h>
 
 #include "base/strings.hpp"
 
@@ -72,7 +72,9 @@ std::optional<std::string> normalizeIpLiteral(std::string_view host) {
   return std::nullopt;
 }
 
-bool isIpv6(std::string_view address) { return address.find(':') != std::string_view::npos; }
+bool isIpv6(std::string_view address) {
+  return address.find(':') != std::string_view::npos;
+}
 
 std::string hostPort(std::string_view address, uint16_t port) {
   std::string out;

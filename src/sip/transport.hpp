@@ -21,7 +21,9 @@ std::string_view viaTransportName(TransportKind kind);
 /// Parses "udp"/"tcp"/"tls" in any case; nullopt otherwise.
 std::optional<TransportKind> parseTransportKind(std::string_view text);
 /// TCP and TLS are reliable (no retransmission timers, RFC 3261 §17).
-inline bool isReliable(TransportKind kind) { return kind != TransportKind::Udp; }
+inline bool isReliable(TransportKind kind) {
+  return kind != TransportKind::Udp;
+}
 /// The default port of a transport: 5060, or 5061 for TLS (RFC 3261 §19.1.2).
 inline uint16_t defaultPort(TransportKind kind) {
   return kind == TransportKind::Tls ? 5061 : 5060;
@@ -81,6 +83,18 @@ class MessageSender {
   /// The "host:port" to put in a Via sent-by (RFC 3261 §18.1.1) for a request that will be
   /// sent to `destination`: the local address it will leave from and the listener's port.
   virtual std::string sentBy(const PeerAddress& destination) = 0;
+};
+
+/// What the transports deliver to the stack (implemented by SipStack's core). SIP thread.
+class TransportUser {
+ public:
+  virtual ~TransportUser() = default;
+  /// A UDP datagram, not yet parsed.
+  virtual void transportDatagram(std::string_view bytes, const PeerAddress& source) = 0;
+  /// A message framed and parsed from a TCP/TLS stream.
+  virtual void transportMessage(Message message, const PeerAddress& source) = 0;
+  /// A TCP/TLS stream could not be framed or parsed; the connection is being closed.
+  virtual void transportStreamError(const Error& error, const PeerAddress& source) = 0;
 };
 
 }  // namespace siprecd::sip

@@ -24,16 +24,20 @@ namespace {
 constexpr std::string_view kComponent = "siprec";
 constexpr std::string_view kAllow = "INVITE, ACK, BYE, CANCEL, OPTIONS, UPDATE, INFO";
 
-/// Clock rates of the codecs siprecd can record, for the SDP answer policy.
+/// RTP clock rates of the codecs a domain may list (RFC 3551 §6, RFC 7587 for Opus).
 uint32_t clockRateOf(std::string_view codec) {
   if (iequals(codec, "opus")) {
     return 48000;
+  }
+  if (iequals(codec, "L16")) {
+    return 44100;
   }
   return 8000;
 }
 
 sdp::AnswerPolicy answerPolicyFor(const DomainPolicy& domain) {
   sdp::AnswerPolicy policy;
+  policy.codecs.clear();
   for (const auto& codec : domain.codecs) {
     policy.codecs.push_back(sdp::CodecPreference{codec, clockRateOf(codec)});
   }

@@ -91,9 +91,9 @@ class FakeSrs:
                 except (ssl.SSLError, OSError):
                     conn.close()
                     continue
-            threading.Thread(target=self._stream_loop, args=(conn,), daemon=True).start()
+            threading.Thread(target=self._stream_loop, args=(conn, tls), daemon=True).start()
 
-    def _stream_loop(self, conn: socket.socket) -> None:
+    def _stream_loop(self, conn: socket.socket, tls: bool = False) -> None:
         buf = b""
         lock = threading.Lock()
 
@@ -122,7 +122,10 @@ class FakeSrs:
                 if len(buf) < total:
                     break
                 msg, buf = sipmsg.parse_message(buf[:total]), buf[total:]
-                threading.Thread(target=self._handle, args=(msg, send), daemon=True).start()
+                if tls:  # an SSL object must not read and write from two threads at once
+                    self._handle(msg, send)
+                else:
+                    threading.Thread(target=self._handle, args=(msg, send), daemon=True).start()
         conn.close()
 
     # --- UAS ------------------------------------------------------------------------

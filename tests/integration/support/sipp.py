@@ -107,7 +107,7 @@ class SippRun:
         out = []
         blocks = re.split(rb"-{10,} [^\n]*\n", text)
         for block in blocks:
-            m = re.match(rb"\s*(UDP|TCP|TLS|SCTP) message (received|sent) \[\d+\] bytes ?:\s*\n\n",
+            m = re.match(rb"\s*(UDP|TCP|TLS|SCTP) message (received|sent) (?:\[\d+\] bytes|\(\d+ bytes\)) ?:\s*\n\n",
                          block)
             if not m or m.group(2).decode() != direction:
                 continue

@@ -206,7 +206,7 @@ TEST(RsMetadataParser, KeepsUnknownTopLevelElements) {
   ASSERT_TRUE(parsed.has_value());
   EXPECT_EQ(parsed->extension_xml,
             "<x:callInfo xmlns:x=\"urn:example:x\" id=\"7\">abc</x:callInfo>"
-            "<futureElement a=\"1\" />");
+            "<futureElement a=\"1\"/>");
 }
 
 TEST(RsMetadataParser, RejectsMalformedXml) {

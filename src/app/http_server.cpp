@@ -1,0 +1,367 @@
+// RESTinio 0.6 uses asio APIs that ASIO_NO_DEPRECATED hides (buffer_cast,
+// address::from_string). No
+// asio object crosses this file's boundary (the header is RESTinio-free), so this file
+// alone may see them.
+#undef ASIO_NO_DEPRECATED
+
+#include "app/http_server.hpp"
+
+#include <atomic>
+#include <future>
+#include <thread>
+
+#include <fmt/format.h>
+#include <restinio/all.hpp>
+
+#include "app/config.hpp"
+#include "base/log.hpp"
+#include "base/metrics.hpp"
+#include "base/strings.hpp"
+
+namespace siprecd::app {
+namespace {
+
+constexpr std::string_view kComponent = "http";
+constexpr std::size_t kMaxConnections = 1024;
+
+/// Routes RESTinio's own diagnostics (mostly malformed client input) to debug logs.
+class RestinioLogger {
+ public:
+  template <typename Builder>
+  void trace(Builder&&) const noexcept {}
+  template <typename Builder>
+  void info(Builder&&) const noexcept {}
+  template <typename Builder>
+  void warn(Builder&& builder) const noexcept {
+    emit(std::forward<Builder>(builder));
+  }
+  template <typename Builder>
+  void error(Builder&& builder) const noexcept {
+    emit(std::forward<Builder>(builder));
+  }
+
+ private:
+  template <typename Builder>
+  static void emit(Builder&& builder) noexcept {
+    try {
+      if (log::enabled(log::Level::Debug)) {
+        log::debug(kComponent, "{}", builder());
+      }
+    } catch (...) {
+      // A failing diagnostic must not break the connection handling.
+    }
+  }
+};
+
+struct Traits : restinio::traits_t<restinio::asio_timer_manager_t, RestinioLogger> {
+  static constexpr bool use_connection_count_limiter = true;
+};
+
+using Server = restinio::http_server_t<Traits>;
+
+struct Route {
+  std::string method;
+  std::string path;  // without the trailing '*' for prefixes
+  bool prefix = false;
+  HttpHandler handler;
+};
+
+bool pathMatches(const Route& route, std::string_view path) {
+  return route.prefix ? path.starts_with(route.path) : path == route.path;
+}
+
+}  // namespace
+
+std::string HttpRequest::header(const std::string& name) const {
+  const auto it = headers.find(name);
+  return it == headers.end() ? std::string() : it->second;
+}
+
+HttpResponse HttpResponse::jsonError(int status, std::string_view message) {
+  HttpResponse response;
+  response.status = status;
+  std::string escaped;
+  for (const char c : message) {
+    if (c == '"' || c == '\\') {
+      escaped.push_back('\\');
+      escaped.push_back(c);
+    } else if (static_cast<unsigned char>(c) < 0x20) {
+      escaped += fmt::format("\\u{:04x}", static_cast<int>(c));
+    } else {
+      escaped.push_back(c);
+    }
+  }
+  response.body =
+      fmt::format(R"({{"success":false,"error":{{"code":{},"message":"{}"}}}})", status, escaped);
+  return response;
+}
+
+struct HttpServer::Impl {
+  std::string listen;
+  std::size_t threads;
+  std::size_t max_body_bytes;
+  std::vector<Route> routes;
+  asio::io_context io_context;
+  std::unique_ptr<Server> server;
+  std::vector<std::thread> workers;
+  std::atomic<uint16_t> port{0};
+  bool started = false;
+  Counter& requests = metrics().counter("siprecd_http_requests_total", "HTTP requests answered");
+  Counter& errors =
+      metrics().counter("siprecd_http_handler_errors_total", "HTTP handlers that threw (500)");
+
+  Impl(std::string listen_spec, std::size_t thread_count, std::size_t max_body)
+      : listen(std::move(listen_spec)),
+        threads(thread_count == 0 ? 1 : thread_count),
+        max_body_bytes(max_body) {}
+
+  HttpResponse dispatch(const HttpRequest& request) const {
+    const Route* best = nullptr;
+    bool path_known = false;
+    std::vector<std::string> allowed;
+    for (const auto& route : routes) {
+      if (!pathMatches(route, request.path)) {
+        continue;
+      }
+      path_known = true;
+      if (route.method != "*" && route.method != request.method) {
+        allowed.push_back(route.method);
+        continue;
+      }
+      if (best == nullptr || route.path.size() > best->path.size() ||
+          (route.path.size() == best->path.size() && best->prefix && !route.prefix)) {
+        best = &route;
+      }
+    }
+    if (best == nullptr) {
+      if (!path_known) {
+        return HttpResponse::jsonError(404, fmt::format("no resource at {}", request.path));
+      }
+      auto response = HttpResponse::jsonError(
+          405, fmt::format("method {} not allowed for {}", request.method, request.path));
+      response.headers.emplace_back("Allow", fmt::format("{}", fmt::join(allowed, ", ")));
+      return response;
+    }
+    if (request.body.size() > max_body_bytes) {
+      return HttpResponse::jsonError(413,
+                                     fmt::format("request body exceeds {} bytes", max_body_bytes));
+    }
+    try {
+      return best->handler(request);
+    } catch (const std::exception& e) {
+      errors.inc();
+      log::error(kComponent, "handler for {} {} failed: {}", request.method, request.path,
+                 e.what());
+    } catch (...) {
+      errors.inc();
+      log::error(kComponent, "handler for {} {} failed", request.method, request.path);
+    }
+    return HttpResponse::jsonError(500, "internal error");
+  }
+
+  restinio::request_handling_status_t handle(const restinio::request_handle_t& req) const {
+    HttpRequest request;
+    const auto& header = req->header();
+    request.method = header.method().c_str();
+    request.path = std::string(header.path());
+    request.query = std::string(header.query());
+    header.for_each_field([&request](const restinio::http_header_field_t& field) {
+      auto& value = request.headers[toLower(field.name())];
+      if (!value.empty()) {
+        value += ", ";
+      }
+      value += field.value();
+    });
+    request.body = req->body();
+    request.remote_address = req->remote_endpoint().address().to_string();
+
+    HttpResponse response = dispatch(request);
+    requests.inc();
+
+    std::optional<restinio::sendfile_t> file_body;
+    if (response.file) {
+      try {
+        file_body.emplace(restinio::sendfile(response.file->path.string()));
+        const uint64_t size = file_body->meta().file_total_size();
+        const uint64_t offset = std::min(response.file->offset, size);
+        const uint64_t length = std::min(response.file->length.value_or(size), size - offset);
+        file_body->offset_and_size(offset, length);
+      } catch (const std::exception& e) {
+        log::error(kComponent, "cannot send {}: {}", response.file->path.string(), e.what());
+        file_body.reset();
+        response = HttpResponse::jsonError(500, "cannot read the file");
+      }
+    }
+
+    auto builder = req->create_response(restinio::http_status_line_t{
+        restinio::http_status_code_t{static_cast<std::uint16_t>(response.status)},
+        std::string(httpReasonPhrase(response.status))});
+    builder.append_header(restinio::http_field::content_type, response.content_type);
+    for (const auto& [name, value] : response.headers) {
+      builder.append_header(name, value);
+    }
+    if (file_body) {
+      builder.set_body(std::move(*file_body));
+    } else {
+      builder.set_body(std::move(response.body));
+    }
+    return builder.done();
+  }
+};
+
+HttpServer::HttpServer(std::string listen, std::size_t threads, std::size_t max_body_bytes)
+    : impl_(std::make_unique<Impl>(std::move(listen), threads, max_body_bytes)) {}
+
+HttpServer::~HttpServer() {
+  stop();
+}
+
+void HttpServer::route(std::string method, std::string path, HttpHandler handler) {
+  Route route{std::move(method), std::move(path), false, std::move(handler)};
+  if (route.path.ends_with('*')) {
+    route.path.pop_back();
+    route.prefix = true;
+  }
+  impl_->routes.push_back(std::move(route));
+}
+
+Result<void> HttpServer::start() {
+  if (impl_->started) {
+    return fail("HTTP server already started");
+  }
+  auto endpoint = parseHostPort(impl_->listen);
+  if (!endpoint) {
+    return fail(fmt::format("http.listen \"{}\": {}", impl_->listen, endpoint.error().message));
+  }
+  try {
+    asio::error_code ec;
+    auto address = asio::ip::make_address(endpoint->host, ec);
+    if (ec) {
+      asio::ip::tcp::resolver resolver(impl_->io_context);
+      const auto results = resolver.resolve(endpoint->host, "");
+      if (results.empty()) {
+        return fail(
+            fmt::format("http.listen \"{}\": cannot resolve {}", impl_->listen, endpoint->host));
+      }
+      address = results.begin()->endpoint().address();
+    }
+    // Bodies up to twice the limit are read so that they can be refused with 413;
+    // larger ones close the connection.
+    const uint64_t hard_body_limit = static_cast<uint64_t>(impl_->max_body_bytes) * 2 + 1024;
+    Impl* impl = impl_.get();
+    impl_->server = std::make_unique<Server>(
+        restinio::external_io_context(impl_->io_context), [&](auto& settings) {
+          settings.address(address)
+              .port(endpoint->port)
+              .max_parallel_connections(kMaxConnections)
+              .read_next_http_message_timelimit(std::chrono::seconds(60))
+              .write_http_response_timelimit(std::chrono::seconds(60))
+              .handle_request_timeout(std::chrono::seconds(60))
+              .incoming_http_msg_limits(restinio::incoming_http_msg_limits_t{}
+                                            .max_url_size(8192)
+                                            .max_field_name_size(1024)
+                                            .max_field_value_size(16384)
+                                            .max_field_count(128)
+                                            .max_body_size(hard_body_limit))
+              .acceptor_post_bind_hook([impl](asio::ip::tcp::acceptor& acceptor) {
+                impl->port.store(acceptor.local_endpoint().port());
+              })
+              .request_handler(
+                  [impl](const restinio::request_handle_t& req) { return impl->handle(req); });
+        });
+    impl_->server->open_sync();
+  } catch (const std::exception& e) {
+    impl_->server.reset();
+    return fail(fmt::format("http.listen \"{}\": cannot listen: {}", impl_->listen, e.what()));
+  }
+  impl_->started = true;
+  for (std::size_t i = 0; i < impl_->threads; ++i) {
+    impl_->workers.emplace_back([impl = impl_.get()] {
+      try {
+        impl->io_context.run();
+      } catch (const std::exception& e) {
+        log::critical(kComponent, "HTTP thread stopped: {}", e.what());
+      }
+    });
+  }
+  log::info(kComponent, "HTTP server listening on {} (port {})", impl_->listen, port());
+  return {};
+}
+
+uint16_t HttpServer::port() const {
+  return impl_->port.load();
+}
+
+void HttpServer::stop() {
+  if (!impl_ || !impl_->started) {
+    return;
+  }
+  impl_->started = false;
+  std::promise<void> closed;
+  impl_->server->close_async([&closed] { closed.set_value(); },
+                             [&closed](std::exception_ptr) { closed.set_value(); });
+  closed.get_future().wait();
+  impl_->io_context.stop();
+  for (auto& worker : impl_->workers) {
+    worker.join();
+  }
+  impl_->workers.clear();
+  impl_->server.reset();
+}
+
+std::string_view httpReasonPhrase(int status) {
+  switch (status) {
+    case 200:
+      return "OK";
+    case 201:
+      return "Created";
+    case 202:
+      return "Accepted";
+    case 204:
+      return "No Content";
+    case 206:
+      return "Partial Content";
+    case 301:
+      return "Moved Permanently";
+    case 302:
+      return "Found";
+    case 304:
+      return "Not Modified";
+    case 400:
+      return "Bad Request";
+    case 401:
+      return "Unauthorized";
+    case 403:
+      return "Forbidden";
+    case 404:
+      return "Not Found";
+    case 405:
+      return "Method Not Allowed";
+    case 409:
+      return "Conflict";
+    case 413:
+      return "Payload Too Large";
+    case 415:
+      return "Unsupported Media Type";
+    case 416:
+      return "Range Not Satisfiable";
+    case 422:
+      return "Unprocessable Content";
+    case 429:
+      return "Too Many Requests";
+    case 500:
+      return "Internal Server Error";
+    case 501:
+      return "Not Implemented";
+    case 502:
+      return "Bad Gateway";
+    case 503:
+      return "Service Unavailable";
+    case 504:
+      return "Gateway Timeout";
+    default:
+      return "Unknown";
+  }
+}
+
+}  // namespace siprecd::app

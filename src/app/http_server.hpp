@@ -1,0 +1,93 @@
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <filesystem>
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "base/result.hpp"
+
+/// A small embedded HTTP/1.1 server (RESTinio underneath; only http_server.cpp sees it)
+/// for the REST API, /metrics and the health endpoints.
+namespace siprecd::app {
+
+struct HttpRequest {
+  std::string method;                          // upper case, "GET"
+  std::string path;                            // as sent, without the query; not percent-decoded
+  std::string query;                           // as sent, without '?'
+  std::map<std::string, std::string> headers;  // lower-case names; repeats joined by ", "
+  std::string body;
+  std::string remote_address;  // peer IP, no port
+
+  /// The header's value, or "" when absent; `name` in lower case.
+  std::string header(const std::string& name) const;
+};
+
+/// A byte range of a file sent as the response body (without copying it into memory).
+struct HttpFileBody {
+  std::filesystem::path path;
+  uint64_t offset = 0;
+  std::optional<uint64_t> length;  // nullopt: up to the end of the file
+};
+
+struct HttpResponse {
+  int status = 200;
+  std::string content_type = "application/json";
+  std::string body;
+  /// Extra headers (Content-Type and Content-Length are set by the server).
+  std::vector<std::pair<std::string, std::string>> headers;
+  /// When set, the body comes from this file range instead of `body`; a file that
+  /// cannot be opened turns the response into a 500.
+  std::optional<HttpFileBody> file;
+
+  /// A JSON error body: {"success":false,"error":{"code":status,"message":message}}.
+  static HttpResponse jsonError(int status, std::string_view message);
+};
+
+/// Runs on an HTTP thread; may block briefly (database reads), never for long. An
+/// exception escaping it becomes a 500 with a JSON error body.
+using HttpHandler = std::function<HttpResponse(const HttpRequest&)>;
+
+/// Routes requests by method and path to handlers, answering 404 for unknown paths, 405
+/// (with Allow) for a known path with another method and 413 for bodies over the limit.
+class HttpServer {
+ public:
+  /// `listen` is "HOST:PORT" ("127.0.0.1:8080", "[::1]:8080", port 0: any free port);
+  /// `threads` HTTP threads run the handlers; bodies larger than `max_body_bytes` get 413
+  /// (far larger ones: the connection is closed).
+  explicit HttpServer(std::string listen, std::size_t threads = 1,
+                      std::size_t max_body_bytes = 1 << 20);
+  ~HttpServer();
+  HttpServer(const HttpServer&) = delete;
+  HttpServer& operator=(const HttpServer&) = delete;
+
+  /// Adds a route; call before start(). `method` is an HTTP method or "*" (any method).
+  /// `path` is exact ("/metrics") or a prefix ending in '*' ("/callrecording/*" matches
+  /// every path starting with "/callrecording/"). The longest matching path wins; at
+  /// equal length an exact path beats a prefix.
+  void route(std::string method, std::string path, HttpHandler handler);
+
+  /// Binds and starts serving on the server's own threads. Fails with a message naming
+  /// the address when it cannot bind or `listen` is malformed. Call once.
+  [[nodiscard]] Result<void> start();
+  /// The bound port (useful with port 0); 0 before start().
+  uint16_t port() const;
+  /// Stops accepting, closes connections and joins the threads. Idempotent; never call
+  /// it from a handler.
+  void stop();
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+/// The reason phrase of an HTTP status ("Not Found"); "Unknown" for unlisted codes.
+std::string_view httpReasonPhrase(int status);
+
+}  // namespace siprecd::app

@@ -1,0 +1,73 @@
+#pragma once
+
+#include <filesystem>
+#include <functional>
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include "base/result.hpp"
+#include "db/repository.hpp"
+
+namespace SQLite {
+class Database;
+}
+
+namespace siprecd::db {
+
+/// The default Repository: one SQLite file in WAL mode. Writes run on the repository's
+/// own writer thread, batched into transactions (each write in a savepoint, so one
+/// failing write does not undo the others); reads use a small pool of read-only
+/// connections, so HTTP and worker threads read concurrently with the writer.
+class SqliteRepository final : public Repository {
+ public:
+  /// Opens or creates `file` (creating its directory), applies the pending migrations and
+  /// starts the writer thread. Fails naming the file when it cannot be opened or migrated,
+  /// or when its schema is newer than this program knows.
+  static Result<std::unique_ptr<SqliteRepository>> open(const std::filesystem::path& file);
+
+  /// Finishes the queued writes, then stops the writer thread.
+  ~SqliteRepository() override;
+  SqliteRepository(const SqliteRepository&) = delete;
+  SqliteRepository& operator=(const SqliteRepository&) = delete;
+
+  void insertRecording(RecordingRecord record) override;
+  void updateRecording(RecordingRecord record) override;
+  void recordTransition(std::string recording_id, std::string state, int64_t at_ms,
+                        std::string detail) override;
+  void afterWrites(std::function<void()> callback) override;
+  Result<std::optional<RecordingRecord>> findRecording(std::string_view id) override;
+  Result<std::vector<RecordingRecord>> recordingsInState(std::string_view state) override;
+  Result<std::vector<RecordingTransition>> transitions(std::string_view recording_id) override;
+  void flush() override;
+
+  /// Building blocks for further tables in db/ (outbox, idempotency keys, ...):
+  /// queues `write` like the methods above (`what` names it in logs; an exception from it
+  /// is a counted write error) ...
+  void enqueueWrite(std::string what, std::function<void(SQLite::Database&)> write);
+  /// ... and runs `query` now on a read connection, turning exceptions into an error
+  /// naming `what`.
+  Result<void> withReadConnection(std::string_view what,
+                                  const std::function<void(SQLite::Database&)>& query);
+
+  /// The schema version after open (the highest migration applied).
+  int schemaVersion() const;
+  /// Writes queued and not yet done.
+  std::size_t pendingWrites() const;
+
+  struct Impl;
+  /// Only open() can construct (the key is private).
+  class Key {
+    friend class SqliteRepository;
+    Key() = default;
+  };
+  SqliteRepository(Key key, std::unique_ptr<Impl> impl);
+
+ private:
+  std::unique_ptr<Impl> impl_;
+};
+
+/// Opens the SQLite state store (see SqliteRepository::open).
+Result<std::unique_ptr<Repository>> openSqliteRepository(const std::filesystem::path& file);
+
+}  // namespace siprecd::db

@@ -1,0 +1,68 @@
+#include "media/spool_closer.hpp"
+
+#include <optional>
+
+namespace siprecd::media {
+
+SpoolCloser::~SpoolCloser() {
+  stop();
+}
+
+void SpoolCloser::start() {
+  std::lock_guard lock(mutex_);
+  if (running_ || stopping_) {
+    return;
+  }
+  running_ = true;
+  thread_ = std::thread([this] { run(); });
+}
+
+void SpoolCloser::submit(SpoolWriter writer, Done done) {
+  Job job{std::move(writer), std::move(done)};
+  {
+    std::lock_guard lock(mutex_);
+    if (running_) {
+      jobs_.push_back(std::move(job));
+      wakeup_.notify_one();
+      return;
+    }
+  }
+  finishJob(job);
+}
+
+void SpoolCloser::stop() {
+  {
+    std::lock_guard lock(mutex_);
+    stopping_ = true;
+    wakeup_.notify_one();
+  }
+  if (thread_.joinable()) {
+    thread_.join();
+  }
+}
+
+void SpoolCloser::run() {
+  while (true) {
+    std::optional<Job> job;
+    {
+      std::unique_lock lock(mutex_);
+      wakeup_.wait(lock, [this] { return stopping_ || !jobs_.empty(); });
+      if (jobs_.empty()) {
+        running_ = false;
+        return;
+      }
+      job.emplace(std::move(jobs_.front()));
+      jobs_.pop_front();
+    }
+    finishJob(*job);
+  }
+}
+
+void SpoolCloser::finishJob(Job& job) {
+  auto outcome = job.writer.finish();
+  if (job.done) {
+    job.done(job.writer.stats(), std::move(outcome));
+  }
+}
+
+}  // namespace siprecd::media

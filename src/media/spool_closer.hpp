@@ -1,0 +1,53 @@
+#pragma once
+
+#include <condition_variable>
+#include <deque>
+#include <functional>
+#include <mutex>
+#include <thread>
+
+#include "base/result.hpp"
+#include "media/spool_writer.hpp"
+
+namespace siprecd::media {
+
+/// A thread that finishes spool writers (flush, fdatasync, close) so that the blocking
+/// sync never runs on a media thread (STYLE.md "Threads").
+class SpoolCloser {
+ public:
+  /// Called on the closer's thread once the writer is finished, with its final counters
+  /// and the outcome of SpoolWriter::finish().
+  using Done = std::function<void(const SpoolWriterStats&, Result<void>)>;
+
+  SpoolCloser() = default;
+  /// Finishes the queued writers, then stops the thread.
+  ~SpoolCloser();
+  SpoolCloser(const SpoolCloser&) = delete;
+  SpoolCloser& operator=(const SpoolCloser&) = delete;
+
+  /// Starts the thread. Call once, before submit().
+  void start();
+  /// Queues `writer`; `done` runs on the closer's thread. Thread-safe. Without a running
+  /// thread (never started, or stopped) the writer is finished on the caller's thread.
+  void submit(SpoolWriter writer, Done done);
+  /// Finishes every queued writer, then joins the thread. Idempotent.
+  void stop();
+
+ private:
+  struct Job {
+    SpoolWriter writer;
+    Done done;
+  };
+
+  void run();
+  static void finishJob(Job& job);
+
+  std::mutex mutex_;
+  std::condition_variable wakeup_;
+  std::deque<Job> jobs_;   // guarded by mutex_
+  bool running_ = false;   // guarded by mutex_
+  bool stopping_ = false;  // guarded by mutex_
+  std::thread thread_;
+};
+
+}  // namespace siprecd::media

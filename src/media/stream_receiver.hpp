@@ -1,0 +1,53 @@
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+#include <span>
+
+#include "media/spool_writer.hpp"
+#include "media/stream_stats.hpp"
+#include "media/udp_socket.hpp"
+
+namespace siprecd::media {
+
+/// The per-packet logic of one recorded stream, free of sockets: classify each datagram,
+/// apply the symmetric-RTP latch, count, and append accepted RTP packets to the spool.
+/// Lives on the stream's media thread; no allocation per packet.
+class StreamReceiver {
+ public:
+  /// How a datagram was handled (the caller adds it to its thread's totals).
+  enum class Outcome { Accepted, ForeignSource, Rtcp, Malformed };
+
+  explicit StreamReceiver(SpoolWriter writer);
+
+  /// A datagram received on the RTP port at `arrival_epoch_us`. RTCP multiplexed on the
+  /// port (RFC 5761 §4) is counted, not spooled. The first valid RTP packet latches its
+  /// source; valid RTP from any other source is counted and dropped.
+  Outcome onRtpDatagram(std::span<const std::byte> datagram, const UdpEndpoint& source,
+                        int64_t arrival_epoch_us);
+  /// A datagram received on the RTCP port: counted (valid framing) or malformed.
+  Outcome onRtcpDatagram(std::span<const std::byte> datagram);
+  /// A datagram that could not be received whole (larger than the receive buffer).
+  Outcome onTruncatedDatagram();
+
+  /// Writes the buffered spool records out (see SpoolWriter::flush).
+  void flush() { writer_.flush(); }
+  /// The counters, spool counters included.
+  StreamStats stats() const;
+  /// Spool write errors since the previous call (for the engine's totals).
+  uint64_t takeNewWriteErrors();
+  /// The source latched by the first valid RTP packet, if any.
+  const std::optional<UdpEndpoint>& latchedSource() const { return latched_source_; }
+  /// Gives the spool writer away (to be finished off the media thread); the receiver must
+  /// not receive afterwards.
+  SpoolWriter takeWriter() { return std::move(writer_); }
+
+ private:
+  SpoolWriter writer_;
+  StreamStats stats_;
+  std::optional<UdpEndpoint> latched_source_;
+  uint64_t reported_write_errors_ = 0;
+};
+
+}  // namespace siprecd::media

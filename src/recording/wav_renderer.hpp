@@ -1,0 +1,59 @@
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "base/result.hpp"
+
+namespace siprecd::recording {
+
+/// One recorded stream to render: its spool file.
+struct RenderStream {
+  std::filesystem::path spool_path;
+};
+
+/// What to render: one output channel per stream, in order.
+struct RenderRequest {
+  std::vector<RenderStream> streams;
+  std::filesystem::path output_wav;  ///< replaced atomically; its directory must exist
+  /// Start of the timeline (epoch ms); default: the earliest first packet of any stream.
+  std::optional<int64_t> session_start_epoch_ms;
+};
+
+/// What was rendered of one stream. Times are the arrival times (epoch ms) of its first and
+/// last decoded packets.
+struct RenderedStream {
+  std::string codec;     ///< from the spool header ("" when the spool has none)
+  uint64_t packets = 0;  ///< audio packets placed on the timeline
+  std::optional<int64_t> first_packet_ms;
+  std::optional<int64_t> last_packet_ms;
+};
+
+/// The rendered file's timeline: sample 0 is at start_epoch_ms, the last sample ends at
+/// end_epoch_ms (duration_ms later, rounded down to whole milliseconds).
+struct RenderResult {
+  int64_t start_epoch_ms = 0;
+  int64_t end_epoch_ms = 0;
+  int64_t duration_ms = 0;
+  uint32_t sample_rate = 0;
+  uint32_t channels = 0;
+  std::vector<RenderedStream> streams;
+};
+
+/// Renders the streams' spools into a WAV file (PCM 16-bit, 8000 Hz, one channel per
+/// stream, all the same length). Each packet of the stream's codec (PCMU or PCMA; other
+/// payload types such as telephone-event are ignored) is decoded and placed on the
+/// wall-clock timeline by StreamTimeline; gaps are silence, a later duplicate overwrites
+/// an earlier one, samples before the session start are cut, and the file ends with the
+/// latest packet. A spool without header or packets gives a silent channel; a torn or
+/// corrupt spool tail is ignored. Memory stays bounded (payloads are read back per block).
+/// The file is written under a temporary name, fsynced and renamed over `output_wav`.
+/// Fails, naming the stream or path, when there is no stream, a spool cannot be read or
+/// its codec is not supported yet, or the output cannot be written (nothing is left
+/// behind). Blocking: run on the worker pool.
+[[nodiscard]] Result<RenderResult> renderWav(const RenderRequest& request);
+
+}  // namespace siprecd::recording

@@ -1,0 +1,271 @@
+#include "media/media_engine.hpp"
+
+#include <future>
+#include <thread>
+
+#include <arpa/inet.h>
+#include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "media/rtp_spool_format.hpp"
+#include "media/unique_fd.hpp"
+#include "media_test_support.hpp"
+
+namespace siprecd::media {
+namespace {
+
+using namespace std::chrono_literals;
+using testing::bytesOf;
+using testing::makeRtp;
+using testing::readFile;
+using testing::RtpFields;
+using testing::TempDir;
+using testing::ThreadSafeManualClock;
+
+/// A per-process base port, so that test processes running in parallel rarely collide.
+uint16_t basePort() {
+  return static_cast<uint16_t>(20000 + (::getpid() % 2000) * 10);
+}
+
+MediaSettings settingsWithPairs(int pairs) {
+  MediaSettings settings;
+  settings.ports = PortRange{basePort(), static_cast<uint16_t>(basePort() + 2 * pairs - 1)};
+  settings.flush_interval = 50ms;
+  return settings;
+}
+
+/// A UDP socket on 127.0.0.1 sending to the engine.
+class Sender {
+ public:
+  Sender() : fd_(::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0)) {
+    sockaddr_in local{};
+    local.sin_family = AF_INET;
+    local.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    EXPECT_EQ(::bind(fd_.get(), reinterpret_cast<const sockaddr*>(&local), sizeof(local)), 0);
+  }
+  void send(uint16_t port, const std::vector<std::byte>& datagram) {
+    sockaddr_in to{};
+    to.sin_family = AF_INET;
+    to.sin_port = htons(port);
+    to.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    ASSERT_EQ(::sendto(fd_.get(), datagram.data(), datagram.size(), 0,
+                       reinterpret_cast<const sockaddr*>(&to), sizeof(to)),
+              static_cast<ssize_t>(datagram.size()));
+  }
+
+ private:
+  UniqueFd fd_;
+};
+
+template <typename Predicate>
+bool waitFor(Predicate predicate, std::chrono::milliseconds limit = 5s) {
+  const auto deadline = std::chrono::steady_clock::now() + limit;
+  while (!predicate()) {
+    if (std::chrono::steady_clock::now() > deadline) {
+      return false;
+    }
+    std::this_thread::sleep_for(2ms);
+  }
+  return true;
+}
+
+class MediaEngineTest : public ::testing::Test {
+ protected:
+  void startEngine(MediaSettings settings) {
+    engine_.emplace(settings, clock_);
+    ASSERT_TRUE(engine_->start());
+  }
+
+  StreamSpec spec(const std::string& name, bool rtcp_mux = false) const {
+    StreamSpec stream;
+    stream.recording_id = "rec-42";
+    stream.stream_index = 1;
+    stream.label = "caller";
+    stream.spool_path = dir_.path() / name;
+    stream.bind_address = "127.0.0.1";
+    stream.payload_type = 0;
+    stream.codec_name = "PCMU";
+    stream.clock_rate = 8000;
+    stream.telephone_event_pt = 101;
+    stream.rtcp_mux = rtcp_mux;
+    return stream;
+  }
+
+  StreamStats closeAndWait(uint64_t id) {
+    std::promise<StreamStats> closed;
+    auto future = closed.get_future();
+    engine_->closeStream(id, [&closed](StreamStats stats) { closed.set_value(stats); });
+    EXPECT_EQ(future.wait_for(5s), std::future_status::ready);
+    return future.get();
+  }
+
+  std::vector<SpoolRecord> spooled(const std::string& name) {
+    bytes_ = readFile(dir_.path() / name);
+    SpoolParser parser(bytes_);
+    header_ = parser.header();
+    std::vector<SpoolRecord> records;
+    while (auto record = parser.next()) {
+      records.push_back(*record);
+    }
+    return records;
+  }
+
+  TempDir dir_;
+  ThreadSafeManualClock clock_;
+  std::optional<MediaEngine> engine_;
+  std::vector<std::byte> bytes_;
+  std::optional<SpoolHeader> header_;
+};
+
+TEST_F(MediaEngineTest, SpoolsRtpReceivedOnLoopback) {
+  startEngine(settingsWithPairs(4));
+  const auto handle = engine_->openStream(spec("a.spool"));
+  ASSERT_TRUE(handle) << handle.error().message;
+  EXPECT_EQ(handle->port % 2, 0);
+  EXPECT_GE(handle->port, basePort());
+  EXPECT_LT(handle->port, basePort() + 8);
+  EXPECT_EQ(engine_->stats().streams_active, 1U);
+
+  Sender sender;
+  for (uint16_t seq = 0; seq < 10; ++seq) {
+    RtpFields fields;
+    fields.seq = static_cast<uint16_t>(65530 + seq);
+    fields.timestamp = seq * 160U;
+    sender.send(handle->port, makeRtp(fields, std::vector<std::byte>(160, std::byte{0xFF})));
+  }
+  ASSERT_TRUE(waitFor([&] { return engine_->stats().packets == 10; }));
+  const StreamStats stats = closeAndWait(handle->id);
+  EXPECT_EQ(stats.packets, 10U);
+  EXPECT_EQ(stats.bytes, 10U * (12 + 160));
+  EXPECT_EQ(stats.first_packet_epoch_us, 1'700'000'000'000'000);
+  EXPECT_EQ(engine_->stats().streams_active, 0U);
+
+  const auto records = spooled("a.spool");
+  ASSERT_TRUE(header_);
+  EXPECT_EQ(header_->recording_id, "rec-42");
+  EXPECT_EQ(header_->stream_index, 1U);
+  EXPECT_EQ(header_->label, "caller");
+  EXPECT_EQ(header_->codec_name, "PCMU");
+  EXPECT_EQ(header_->telephone_event_pt, 101);
+  ASSERT_EQ(records.size(), 10U);
+  for (std::size_t i = 0; i < records.size(); ++i) {
+    EXPECT_EQ(records[i].seq, SeqNum(static_cast<uint16_t>(65530 + i)));
+    EXPECT_EQ(records[i].payload.size(), 160U);
+  }
+}
+
+TEST_F(MediaEngineTest, DropsAndCountsPacketsFromForeignSource) {
+  startEngine(settingsWithPairs(2));
+  const auto handle = engine_->openStream(spec("b.spool"));
+  ASSERT_TRUE(handle);
+  Sender latched;
+  Sender intruder;
+  RtpFields fields;
+  latched.send(handle->port, makeRtp(fields, bytesOf({1})));
+  ASSERT_TRUE(waitFor([&] { return engine_->stats().packets == 1; }));
+  for (int i = 0; i < 3; ++i) {
+    intruder.send(handle->port, makeRtp(fields, bytesOf({2})));
+  }
+  latched.send(handle->port, makeRtp(fields, bytesOf({3})));
+  intruder.send(handle->port, bytesOf({0x01, 0x02}));
+  ASSERT_TRUE(waitFor([&] {
+    const auto totals = engine_->stats();
+    return totals.packets == 2 && totals.dropped_foreign_source == 3 && totals.malformed == 1;
+  }));
+  const StreamStats stats = closeAndWait(handle->id);
+  EXPECT_EQ(stats.dropped_foreign_source, 3U);
+  EXPECT_EQ(stats.malformed, 1U);
+  const auto records = spooled("b.spool");
+  ASSERT_EQ(records.size(), 2U);
+  EXPECT_EQ(records[0].payload[0], std::byte{1});
+  EXPECT_EQ(records[1].payload[0], std::byte{3});
+}
+
+TEST_F(MediaEngineTest, CountsRtcpOnNextPortOrMuxed) {
+  startEngine(settingsWithPairs(2));
+  const auto separate = engine_->openStream(spec("c.spool"));
+  const auto muxed = engine_->openStream(spec("d.spool", true));
+  ASSERT_TRUE(separate);
+  ASSERT_TRUE(muxed);
+  Sender sender;
+  const auto receiver_report = bytesOf({0x80, 201, 0, 1, 0, 0, 0, 7});
+  sender.send(static_cast<uint16_t>(separate->port + 1), receiver_report);
+  sender.send(muxed->port, receiver_report);
+  ASSERT_TRUE(waitFor([&] { return engine_->stats().rtcp_packets == 2; }));
+  EXPECT_EQ(closeAndWait(separate->id).rtcp_packets, 1U);
+  EXPECT_EQ(closeAndWait(muxed->id).rtcp_packets, 1U);
+  EXPECT_TRUE(spooled("d.spool").empty());
+}
+
+TEST_F(MediaEngineTest, FailsWhenRangeIsExhausted) {
+  startEngine(settingsWithPairs(2));
+  const auto first = engine_->openStream(spec("e1.spool"));
+  const auto second = engine_->openStream(spec("e2.spool"));
+  ASSERT_TRUE(first);
+  ASSERT_TRUE(second);
+  EXPECT_NE(first->port, second->port);
+  const auto third = engine_->openStream(spec("e3.spool"));
+  ASSERT_FALSE(third);
+  EXPECT_NE(third.error().message.find("exhausted"), std::string::npos);
+  EXPECT_FALSE(std::filesystem::exists(dir_.path() / "e3.spool"));
+}
+
+TEST_F(MediaEngineTest, ReusesPortOnlyAfterCooldown) {
+  startEngine(settingsWithPairs(1));
+  const auto first = engine_->openStream(spec("f1.spool"));
+  ASSERT_TRUE(first);
+  closeAndWait(first->id);
+  EXPECT_FALSE(engine_->openStream(spec("f2.spool")));
+  clock_.advance(9s);
+  EXPECT_FALSE(engine_->openStream(spec("f2.spool")));
+  clock_.advance(1s);
+  const auto again = engine_->openStream(spec("f2.spool"));
+  ASSERT_TRUE(again) << again.error().message;
+  EXPECT_EQ(again->port, first->port);
+}
+
+TEST_F(MediaEngineTest, SpoolFailureReturnsPortAtOnce) {
+  startEngine(settingsWithPairs(1));
+  StreamSpec broken = spec("g.spool");
+  broken.spool_path = dir_.path() / "missing-dir" / "g.spool";
+  const auto failed = engine_->openStream(broken);
+  ASSERT_FALSE(failed);
+  EXPECT_NE(failed.error().message.find("missing-dir"), std::string::npos);
+  EXPECT_TRUE(engine_->openStream(spec("g.spool")));
+}
+
+TEST_F(MediaEngineTest, RejectsInvalidSpec) {
+  startEngine(settingsWithPairs(1));
+  StreamSpec bad_address = spec("h.spool");
+  bad_address.bind_address = "localhost";
+  EXPECT_FALSE(engine_->openStream(bad_address));
+  StreamSpec no_clock = spec("h.spool");
+  no_clock.clock_rate = 0;
+  EXPECT_FALSE(engine_->openStream(no_clock));
+  EXPECT_TRUE(engine_->openStream(spec("h.spool")));  // the port was not leaked
+}
+
+TEST_F(MediaEngineTest, UnknownStreamCloseReportsZeroStats) {
+  startEngine(settingsWithPairs(1));
+  const StreamStats stats = closeAndWait(999);
+  EXPECT_EQ(stats.packets, 0U);
+  EXPECT_FALSE(stats.first_packet_epoch_us);
+}
+
+TEST_F(MediaEngineTest, DestructionFlushesOpenStreams) {
+  startEngine(settingsWithPairs(1));
+  const auto handle = engine_->openStream(spec("i.spool"));
+  ASSERT_TRUE(handle);
+  Sender sender;
+  sender.send(handle->port, makeRtp(RtpFields{}, bytesOf({5, 6})));
+  ASSERT_TRUE(waitFor([&] { return engine_->stats().packets == 1; }));
+  engine_.reset();
+  const auto records = spooled("i.spool");
+  ASSERT_EQ(records.size(), 1U);
+  EXPECT_EQ(records[0].payload.size(), 2U);
+}
+
+}  // namespace
+}  // namespace siprecd::media

@@ -1,0 +1,129 @@
+#include "media/stream_receiver.hpp"
+
+#include <cstring>
+
+#include <arpa/inet.h>
+#include <gtest/gtest.h>
+#include <netinet/in.h>
+
+#include "media_test_support.hpp"
+
+namespace siprecd::media {
+namespace {
+
+using testing::bytesOf;
+using testing::makeRtp;
+using testing::readFile;
+using testing::RtpFields;
+using testing::TempDir;
+
+UdpEndpoint endpoint(const char* ip, uint16_t port) {
+  sockaddr_in v4{};
+  v4.sin_family = AF_INET;
+  v4.sin_port = htons(port);
+  inet_pton(AF_INET, ip, &v4.sin_addr);
+  sockaddr_storage storage{};
+  std::memcpy(&storage, &v4, sizeof(v4));
+  return UdpEndpoint::fromSockaddr(storage, sizeof(v4));
+}
+
+class StreamReceiverTest : public ::testing::Test {
+ protected:
+  StreamReceiverTest() {
+    SpoolHeader header;
+    header.codec_name = "PCMU";
+    header.clock_rate = 8000;
+    receiver_.emplace(*SpoolWriter::create(path_, header, 4096));
+  }
+
+  std::vector<SpoolRecord> spooled() {
+    receiver_->flush();
+    bytes_ = readFile(path_);
+    SpoolParser parser(bytes_);
+    std::vector<SpoolRecord> records;
+    while (auto record = parser.next()) {
+      records.push_back(*record);
+    }
+    return records;
+  }
+
+  TempDir dir_;
+  std::filesystem::path path_ = dir_.path() / "r.spool";
+  std::optional<StreamReceiver> receiver_;
+  std::vector<std::byte> bytes_;
+  const UdpEndpoint peer_ = endpoint("192.0.2.10", 4000);
+};
+
+TEST_F(StreamReceiverTest, SpoolsValidRtpWithArrivalTimeAndHeaderFields) {
+  RtpFields fields;
+  fields.seq = 7;
+  fields.timestamp = 1234;
+  fields.ssrc = 42;
+  fields.marker = true;
+  fields.padding = 2;
+  const auto datagram = makeRtp(fields, bytesOf({0xFF, 0x7F}));
+  EXPECT_EQ(receiver_->onRtpDatagram(datagram, peer_, 5'000'000),
+            StreamReceiver::Outcome::Accepted);
+  const auto records = spooled();
+  ASSERT_EQ(records.size(), 1U);
+  EXPECT_EQ(records[0].arrival_epoch_us, 5'000'000);
+  EXPECT_EQ(records[0].seq, SeqNum(7));
+  EXPECT_EQ(records[0].timestamp, RtpTimestamp(1234));
+  EXPECT_EQ(records[0].ssrc, Ssrc(42));
+  EXPECT_TRUE(records[0].marker);
+  ASSERT_EQ(records[0].payload.size(), 2U);  // padding removed
+  const StreamStats stats = receiver_->stats();
+  EXPECT_EQ(stats.packets, 1U);
+  EXPECT_EQ(stats.bytes, datagram.size());
+  EXPECT_EQ(stats.first_packet_epoch_us, 5'000'000);
+  EXPECT_EQ(stats.last_packet_epoch_us, 5'000'000);
+}
+
+TEST_F(StreamReceiverTest, LatchesFirstSourceAndDropsOthers) {
+  RtpFields fields;
+  EXPECT_EQ(receiver_->onRtpDatagram(makeRtp(fields, bytesOf({1})), peer_, 1),
+            StreamReceiver::Outcome::Accepted);
+  fields.seq = 1;
+  EXPECT_EQ(
+      receiver_->onRtpDatagram(makeRtp(fields, bytesOf({2})), endpoint("192.0.2.10", 4002), 2),
+      StreamReceiver::Outcome::ForeignSource);
+  EXPECT_EQ(
+      receiver_->onRtpDatagram(makeRtp(fields, bytesOf({3})), endpoint("192.0.2.11", 4000), 3),
+      StreamReceiver::Outcome::ForeignSource);
+  fields.seq = 2;
+  EXPECT_EQ(receiver_->onRtpDatagram(makeRtp(fields, bytesOf({4})), peer_, 4),
+            StreamReceiver::Outcome::Accepted);
+  EXPECT_EQ(receiver_->latchedSource(), peer_);
+  EXPECT_EQ(receiver_->stats().dropped_foreign_source, 2U);
+  const auto records = spooled();
+  ASSERT_EQ(records.size(), 2U);
+  EXPECT_EQ(records[1].payload[0], std::byte{4});
+}
+
+TEST_F(StreamReceiverTest, GarbageIsMalformedAndDoesNotLatch) {
+  EXPECT_EQ(receiver_->onRtpDatagram(bytesOf({0x00, 0x01, 0x02}), endpoint("198.51.100.1", 9), 1),
+            StreamReceiver::Outcome::Malformed);
+  EXPECT_EQ(receiver_->onTruncatedDatagram(), StreamReceiver::Outcome::Malformed);
+  EXPECT_FALSE(receiver_->latchedSource());
+  EXPECT_EQ(receiver_->onRtpDatagram(makeRtp(RtpFields{}, bytesOf({1})), peer_, 2),
+            StreamReceiver::Outcome::Accepted);
+  EXPECT_EQ(receiver_->stats().malformed, 2U);
+  EXPECT_EQ(receiver_->latchedSource(), peer_);
+}
+
+TEST_F(StreamReceiverTest, MuxedRtcpIsCountedNotSpooled) {
+  const auto receiver_report = bytesOf({0x80, 201, 0, 1, 0, 0, 0, 1});
+  EXPECT_EQ(receiver_->onRtpDatagram(receiver_report, peer_, 1), StreamReceiver::Outcome::Rtcp);
+  EXPECT_EQ(receiver_->onRtcpDatagram(receiver_report), StreamReceiver::Outcome::Rtcp);
+  EXPECT_EQ(receiver_->onRtcpDatagram(bytesOf({0x80, 201, 0, 9})),
+            StreamReceiver::Outcome::Malformed);
+  const StreamStats stats = receiver_->stats();
+  EXPECT_EQ(stats.rtcp_packets, 2U);
+  EXPECT_EQ(stats.malformed, 1U);
+  EXPECT_EQ(stats.packets, 0U);
+  EXPECT_FALSE(receiver_->latchedSource());
+  EXPECT_TRUE(spooled().empty());
+}
+
+}  // namespace
+}  // namespace siprecd::media
