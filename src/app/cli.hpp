@@ -32,11 +32,6 @@ struct CliOptions {
 /// on an unknown flag, a missing argument or a positional argument, naming it.
 Result<CliOptions> parseCommandLine(int argc, char** argv);
 
-/// The --help text: usage, every flag and environment variable with its default.
-std::string helpText();
-/// The version, "0.1.0" (--version prints "siprecd 0.1.0").
-std::string versionText();
-
 /// Completes every action but Run: prints help, version, the check-config verdict, or
 /// the configuration error (to `err`). Returns the exit status, or nullopt when the
 /// server should start.

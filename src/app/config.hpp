@@ -119,6 +119,11 @@ struct LoadedConfig {
 Result<LoadedConfig> loadConfig(int argc, char** argv,
                                 const std::map<std::string, std::string>& env);
 
+/// The --help text: usage, every flag and environment variable with its default.
+std::string helpText();
+/// The version, "0.1.0" (--version prints "siprecd 0.1.0").
+std::string versionText();
+
 /// The SIPRECD_* variables of `envp` (the process environment, `environ`).
 std::map<std::string, std::string> siprecdEnvironment(char** envp);
 

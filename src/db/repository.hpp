@@ -1,7 +1,9 @@
 #pragma once
 
 #include <cstdint>
+#include <filesystem>
 #include <functional>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -82,5 +84,9 @@ class Repository {
   /// an afterWrites() callback.
   virtual void flush() = 0;
 };
+
+/// Opens the default store, SQLite at `file` (see SqliteRepository::open in
+/// db/sqlite_repository.hpp): creates it and its directory, applies migrations.
+Result<std::unique_ptr<Repository>> openSqliteRepository(const std::filesystem::path& file);
 
 }  // namespace siprecd::db

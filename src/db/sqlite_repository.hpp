@@ -67,7 +67,4 @@ class SqliteRepository final : public Repository {
   std::unique_ptr<Impl> impl_;
 };
 
-/// Opens the SQLite state store (see SqliteRepository::open).
-Result<std::unique_ptr<Repository>> openSqliteRepository(const std::filesystem::path& file);
-
 }  // namespace siprecd::db

@@ -12,22 +12,6 @@ char lowerAscii(char c) {
   return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c;
 }
 
-// Case-insensitive three-way comparison of ASCII names, for the sorted lookup table.
-int compareNoCase(std::string_view a, std::string_view b) {
-  const std::size_t n = std::min(a.size(), b.size());
-  for (std::size_t i = 0; i < n; ++i) {
-    const char x = lowerAscii(a[i]);
-    const char y = lowerAscii(b[i]);
-    if (x != y) {
-      return x < y ? -1 : 1;
-    }
-  }
-  if (a.size() == b.size()) {
-    return 0;
-  }
-  return a.size() < b.size() ? -1 : 1;
-}
-
 // Compact forms (RFC 3261 §7.3.3 and the IANA "Header Fields" registry: RFC 3262-era
 // extensions 3515 Refer-To, 3841, 3892, 4028, 4474, 6665, 8224).
 constexpr std::array<std::string_view, 26> kCompactForms = {
@@ -231,11 +215,30 @@ std::string_view canonicalHeaderNameView(std::string_view name) {
     }
     return name;
   }
+  // Binary search on a lowercase copy of the table with the key lowered on the stack: this
+  // runs for every header field of every message.
+  static const std::array<std::string, kKnownNames.size()> kLowered = [] {
+    std::array<std::string, kKnownNames.size()> lowered;
+    for (std::size_t i = 0; i < kKnownNames.size(); ++i) {
+      for (char c : kKnownNames[i]) {
+        lowered[i].push_back(lowerAscii(c));
+      }
+    }
+    return lowered;
+  }();
+  std::array<char, 32> buffer{};
+  if (name.size() > buffer.size()) {
+    return name;
+  }
+  for (std::size_t i = 0; i < name.size(); ++i) {
+    buffer[i] = lowerAscii(name[i]);
+  }
+  const std::string_view key(buffer.data(), name.size());
   const auto* it = std::lower_bound(
-      kKnownNames.begin(), kKnownNames.end(), name,
-      [](std::string_view entry, std::string_view key) { return compareNoCase(entry, key) < 0; });
-  if (it != kKnownNames.end() && compareNoCase(*it, name) == 0) {
-    return *it;
+      kLowered.begin(), kLowered.end(), key,
+      [](const std::string& entry, std::string_view k) { return std::string_view(entry) < k; });
+  if (it != kLowered.end() && std::string_view(*it) == key) {
+    return kKnownNames[static_cast<std::size_t>(it - kLowered.begin())];
   }
   return name;
 }

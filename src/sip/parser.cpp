@@ -176,12 +176,16 @@ bool isValidSipDate(std::string_view date) {
     return std::all_of(date.begin() + static_cast<std::ptrdiff_t>(pos),
                        date.begin() + static_cast<std::ptrdiff_t>(pos + count), isDigit);
   };
-  const bool day_ok = std::find(kDays.begin(), kDays.end(), date.substr(0, 3)) != kDays.end();
-  const bool month_ok =
-      std::find(kMonths.begin(), kMonths.end(), date.substr(8, 3)) != kMonths.end();
+  // ABNF literals are case-insensitive (RFC 2234 §2.3).
+  auto listed = [](const auto& names, std::string_view word) {
+    return std::any_of(names.begin(), names.end(),
+                       [&](std::string_view name) { return iequals(name, word); });
+  };
+  const bool day_ok = listed(kDays, date.substr(0, 3));
+  const bool month_ok = listed(kMonths, date.substr(8, 3));
   return day_ok && date.substr(3, 2) == ", " && digits(5, 2) && date[7] == ' ' && month_ok &&
          date[11] == ' ' && digits(12, 4) && date[16] == ' ' && digits(17, 2) && date[19] == ':' &&
-         digits(20, 2) && date[22] == ':' && digits(23, 2) && date.substr(25) == " GMT";
+         digits(20, 2) && date[22] == ':' && digits(23, 2) && iequals(date.substr(25), " GMT");
 }
 
 std::string fieldError(std::string_view what, std::string_view name, const Error& error) {

@@ -8,9 +8,15 @@ namespace {
 // CR and LF cannot appear in a field or start line (RFC 3261 §7.3.1); a value built by hand
 // that holds one is flattened instead of letting it inject a line.
 void appendLineText(std::string& out, std::string_view text) {
-  for (char c : text) {
-    out.push_back((c == '\r' || c == '\n') ? ' ' : c);
+  std::size_t start = 0;
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    if (text[i] == '\r' || text[i] == '\n') {
+      out.append(text.substr(start, i - start));
+      out.push_back(' ');
+      start = i + 1;
+    }
   }
+  out.append(text.substr(start));
 }
 
 }  // namespace

@@ -217,9 +217,8 @@ class SipStack::Impl final : public MessageSender, public TransportUser {
   std::string sentBy(const PeerAddress& destination) override {
     const ListenSpec* listener = nullptr;
     const bool v6 = isIpv6(destination.remote_address);
-    UdpTransport* udp = nullptr;
     if (destination.transport == TransportKind::Udp) {
-      udp = pickUdp(destination);
+      UdpTransport* udp = pickUdp(destination);
       listener = udp != nullptr ? &udp->bound() : nullptr;
     } else if (StreamTransport* stream = pickStream(destination)) {
       listener = &stream->bound();
@@ -237,12 +236,7 @@ class SipStack::Impl final : public MessageSender, public TransportUser {
     if (!destination.local_address.empty() && isIpv6(destination.local_address) == v6) {
       return hostPort(destination.local_address, listener->port);
     }
-    std::optional<std::string> source;
-    if (udp != nullptr) {
-      source = udp->sourceAddressFor(destination.remote_address);
-    } else if (!udp_.empty()) {
-      source = udp_.front()->sourceAddressFor(destination.remote_address);
-    }
+    const auto source = UdpTransport::sourceAddressFor(io_, destination.remote_address);
     return hostPort(source ? *source : listener->address, listener->port);
   }
 

@@ -244,14 +244,15 @@ Result<void> UdpTransport::send(std::string_view bytes, const PeerAddress& desti
   return {};
 }
 
-std::optional<std::string> UdpTransport::sourceAddressFor(const std::string& remote_address) {
+std::optional<std::string> UdpTransport::sourceAddressFor(asio::io_context& io,
+                                                          const std::string& remote_address) {
   std::error_code error;
   const auto remote = asio::ip::make_address(remote_address, error);
   if (error) {
     return std::nullopt;
   }
   // Connecting a UDP socket sends nothing; it only asks the routing table.
-  asio::ip::udp::socket probe(io_);
+  asio::ip::udp::socket probe(io);
   probe.open(remote.is_v6() ? asio::ip::udp::v6() : asio::ip::udp::v4(), error);
   if (error) {
     return std::nullopt;

@@ -41,8 +41,10 @@ class UdpTransport : public std::enable_shared_from_this<UdpTransport> {
   /// Sends one datagram now (non-blocking). From destination.local_address when the
   /// socket is a wildcard one and the address is set. Failure names the cause.
   Result<void> send(std::string_view bytes, const PeerAddress& destination);
-  /// The local address the kernel would send from to reach `remote_address`.
-  std::optional<std::string> sourceAddressFor(const std::string& remote_address);
+  /// The local address the kernel would send from to reach `remote_address` (asks the
+  /// routing table by connecting a throw-away UDP socket; nothing is sent).
+  static std::optional<std::string> sourceAddressFor(asio::io_context& io,
+                                                     const std::string& remote_address);
 
  private:
   void waitReadable();

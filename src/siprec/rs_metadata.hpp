@@ -97,17 +97,22 @@ struct RsMetadataLimits {
 
 /// Parses an `application/rs-metadata+xml` body (RFC 7865 XML format; RFC 7866 carries it).
 /// Tolerant of real SRCs: elements in any order; namespace
-/// `urn:ietf:params:xml:ns:recording:1`, the draft `urn:ietf:params:xml:ns:recording`
-/// or none, with or without a prefix; element and attribute names matched on their local
-/// name case-insensitively with '-' and '_' ignored (`dataMode`, `participant-id`);
-/// legacy draft forms (`id`/`session` attributes, <aor>, <send>/<recv> inside
-/// <participant>); elements in other namespaces or unknown ones kept as raw XML in
-/// `extension_xml`. Associations may name participants not declared in the document
-/// (partial updates); such participants are created with just their id. Unparseable
-/// times and unknown datamode values are ignored (field absent / Complete).
-/// Failure (never throws): code 413 when the input exceeds `limits.max_bytes` or
-/// `limits.max_elements`; code 400 when the XML is not well-formed, nests deeper than
-/// `limits.max_depth`, or the root is not a `recording` element. Any thread.
+/// `urn:ietf:params:xml:ns:recording:1`, the draft `urn:ietf:params:xml:ns:recording`,
+/// the early-draft `urn:ietf:params:xml:ns:siprec` (BroadWorks, root <recording_metadata>,
+/// <send><id>..</id></send>) or none, with or without a prefix; element and attribute
+/// names matched on their local name case-insensitively with '-' and '_' ignored
+/// (`dataMode`, `participant-id`); legacy draft forms (`id`/`session` attributes, <aor>,
+/// <send>/<recv>/<start-time> inside <participant>, <extensiondata parent="id">).
+/// Elements in other namespaces, and unknown ones, are kept as raw XML in the nearest
+/// `extension_xml` (with the xmlns declarations they need), up to `limits.max_bytes` in
+/// total per document; beyond that they are dropped. Associations may name participants
+/// not declared in the document (partial updates); such participants are created with
+/// just their id. Elements without an id, unparseable times and unknown datamode values
+/// are ignored (skipped / field absent / Complete).
+/// Failure (never throws): code 413 when the input exceeds `limits.max_bytes`,
+/// `limits.max_elements`, or 64 attributes on one element; code 400 when the XML is not
+/// well-formed, nests deeper than `limits.max_depth`, or the root is not a `recording`
+/// element in one of the namespaces above. Any thread; no shared state.
 [[nodiscard]] Result<RsMetadata> parseRsMetadata(std::string_view xml,
                                                  const RsMetadataLimits& limits = {});
 
@@ -115,8 +120,9 @@ struct RsMetadataLimits {
 /// replaces `current`; a Partial one merges by id (groups, sessions, participants,
 /// streams): new ids are appended, fields present in the update (non-empty strings and
 /// lists, set times) override, a participant's send/recv are replaced when the update
-/// has `streams_known` for it, a disassociate time marks it as left. `current.data_mode`
-/// is kept. `update` may alias `current`. Never throws (except std::bad_alloc).
+/// has `streams_known` for it, a disassociate time marks it as left, and a later
+/// associate time without one clears an earlier departure (re-join); `current.data_mode`
+/// is kept by a Partial merge. `update` may alias `current`. Never throws (except std::bad_alloc).
 void mergeRsMetadata(RsMetadata& current, const RsMetadata& update);
 
 /// The JSON view used in events and by the REST API:
