@@ -34,7 +34,7 @@ void init(Level level);
 /// Changes the threshold at run time (e.g. on SIGHUP).
 void setLevel(Level level);
 /// True when lines at `level` are written; cheap (one relaxed atomic load).
-bool enabled(Level level);
+inline bool enabled(Level level);
 
 /// Receives complete lines (without the trailing newline) instead of stderr; for tests.
 /// An empty function restores stderr. Called under the writer's lock: never log from it.

@@ -24,7 +24,7 @@ struct RecordingRecord {
   std::string from_uri;
   std::string to_uri;
   std::string request_uri;
-  std::string source;  // the SRC's address, "ip:port"
+  std::string source;  // the SRC's address, e.g. "udp:10.0.0.1:5060"
   int64_t created_ms = 0;
   std::optional<int64_t> started_ms;
   std::optional<int64_t> ended_ms;

@@ -11,6 +11,8 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "base/log.hpp"
+
 namespace siprecd::media {
 
 namespace {
@@ -162,11 +164,13 @@ void MediaWorker::shutdown() {
   for (auto& [id, stream] : streams_) {
     unregister(*stream);
     stream->receiver.flush();
-    tally_.spool_write_errors += stream->receiver.takeNewWriteErrors();
+    noteWriteErrors(*stream);
     SpoolWriter writer = stream->receiver.takeWriter();
     // Blocking is acceptable here: the thread is ending and receives nothing more.
-    if (!writer.finish()) {
+    const auto finished = writer.finish();
+    if (!finished) {
       ++tally_.spool_write_errors;
+      log::warn("media", "spool closed at shutdown with errors: {}", finished.error().message);
     }
     if (release_port_) {
       release_port_(stream->port);
@@ -221,7 +225,7 @@ void MediaWorker::handle(RemoveCommand& command) {
   streams_.erase(found);
   unregister(*stream);
   stream->receiver.flush();
-  tally_.spool_write_errors += stream->receiver.takeNewWriteErrors();
+  noteWriteErrors(*stream);
   StreamStats stats = stream->receiver.stats();
   SpoolWriter writer = stream->receiver.takeWriter();
   const uint16_t port = stream->port;
@@ -230,17 +234,22 @@ void MediaWorker::handle(RemoveCommand& command) {
     release_port_(port);
   }
   streams_active_.fetch_sub(1, std::memory_order_relaxed);
-  closer_.submit(std::move(writer), [this, stats, on_closed = std::move(command.on_closed)](
-                                        const SpoolWriterStats& final_stats, Result<void>) mutable {
+  auto done = [this, stats, on_closed = std::move(command.on_closed)](
+                  const SpoolWriterStats& final_stats, Result<void> finished) mutable {
     const uint64_t new_errors = final_stats.write_errors - stats.spool_write_errors;
     stats.spool_records_dropped = final_stats.records_dropped;
     stats.spool_write_errors = final_stats.write_errors;
-    post(ClosedCommand{stats, new_errors, std::move(on_closed)});
-  });
+    std::string error = finished ? std::string() : finished.error().message;
+    post(ClosedCommand{stats, new_errors, std::move(error), std::move(on_closed)});
+  };
+  closer_.submit(std::move(writer), std::move(done));
 }
 
 void MediaWorker::handle(ClosedCommand& command) {
   tally_.spool_write_errors += command.new_write_errors;
+  if (!command.error.empty()) {
+    log::warn("media", "spool closed with errors: {}", command.error);
+  }
   if (command.on_closed) {
     command.on_closed(command.stats);
   }
@@ -305,14 +314,26 @@ void MediaWorker::receive(uint64_t key) {
       break;
     }
   }
-  tally_.spool_write_errors += stream.receiver.takeNewWriteErrors();
+  noteWriteErrors(stream);
 }
 
 void MediaWorker::flushAll() {
   for (auto& [id, stream] : streams_) {
     stream->receiver.flush();
-    tally_.spool_write_errors += stream->receiver.takeNewWriteErrors();
+    noteWriteErrors(*stream);
   }
+}
+
+void MediaWorker::noteWriteErrors(WorkerStream& stream) {
+  const uint64_t fresh = stream.receiver.takeNewWriteErrors();
+  if (fresh == 0) {
+    return;
+  }
+  tally_.spool_write_errors += fresh;
+  log::limited(write_error_log_, log::Level::Warn, "media",
+               "spool write failed ({} errors, {} packets lost so far): {}",
+               stream.receiver.stats().spool_write_errors,
+               stream.receiver.stats().spool_records_dropped, stream.receiver.spoolPath().string());
 }
 
 void MediaWorker::publish() {

@@ -7,12 +7,14 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <string>
 #include <thread>
 #include <unordered_map>
 #include <variant>
 #include <vector>
 
 #include "base/clock.hpp"
+#include "base/log.hpp"
 #include "base/result.hpp"
 #include "media/spool_closer.hpp"
 #include "media/stream_receiver.hpp"
@@ -72,6 +74,7 @@ class MediaWorker {
   struct ClosedCommand {
     StreamStats stats;
     uint64_t new_write_errors;
+    std::string error;  ///< why finishing the spool failed, empty when it did not
     OnClosed on_closed;
   };
   using Command = std::variant<AddCommand, RemoveCommand, ClosedCommand>;
@@ -98,6 +101,8 @@ class MediaWorker {
   void handle(ClosedCommand& command);
   void receive(uint64_t key);
   void flushAll();
+  /// Adds the stream's new spool write errors to the totals and logs them (rate-limited).
+  void noteWriteErrors(WorkerStream& stream);
   void publish();
   void unregister(const WorkerStream& stream);
   int64_t epochMicros() const;
@@ -118,6 +123,7 @@ class MediaWorker {
   std::unordered_map<uint64_t, std::unique_ptr<WorkerStream>> streams_;
   std::vector<Command> running_commands_;
   Tally tally_;
+  log::RateLimiter write_error_log_{1};
   struct ReceiveBuffers;
   std::unique_ptr<ReceiveBuffers> buffers_;
 

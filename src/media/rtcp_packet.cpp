@@ -5,25 +5,40 @@
 namespace siprecd::media {
 
 Result<RtcpCompound> RtcpCompound::parse(std::span<const std::byte> datagram) {
+  const char* why = "";
+  if (auto compound = tryParse(datagram, &why)) {
+    return *compound;
+  }
+  return fail(why);
+}
+
+std::optional<RtcpCompound> RtcpCompound::tryParse(std::span<const std::byte> datagram,
+                                                   const char** why) {
+  auto reject = [why](const char* reason) -> std::optional<RtcpCompound> {
+    if (why != nullptr) {
+      *why = reason;
+    }
+    return std::nullopt;
+  };
   if (datagram.size() < kCommonHeaderBytes) {
-    return fail("RTCP packet shorter than the 4-byte common header");
+    return reject("RTCP packet shorter than the 4-byte common header");
   }
   std::size_t at = 0;
   std::size_t packet_count = 0;
   while (at < datagram.size()) {
     if (datagram.size() - at < kCommonHeaderBytes) {
-      return fail("RTCP compound packet ends inside a common header");
+      return reject("RTCP compound packet ends inside a common header");
     }
     if ((loadU8(datagram, at) >> 6) != 2) {
-      return fail("RTCP version is not 2");
+      return reject("RTCP version is not 2");
     }
     const uint8_t packet_type = loadU8(datagram, at + 1);
     if (packet_type < 192 || packet_type > 223) {
-      return fail("RTCP packet type outside 192..223");
+      return reject("RTCP packet type outside 192..223");
     }
     const std::size_t packet_bytes = (static_cast<std::size_t>(loadBe16(datagram, at + 2)) + 1) * 4;
     if (packet_bytes > datagram.size() - at) {
-      return fail("RTCP length exceeds the datagram");
+      return reject("RTCP length exceeds the datagram");
     }
     at += packet_bytes;
     ++packet_count;

@@ -2,6 +2,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <optional>
 #include <span>
 
 #include "base/result.hpp"
@@ -39,6 +40,10 @@ class RtcpCompound {
   /// reduced-size RTCP, RFC 5506, relaxes): every packet has version 2, a packet type in
   /// 192..223 and a length within the datagram, and the lengths add up to its size.
   [[nodiscard]] static Result<RtcpCompound> parse(std::span<const std::byte> datagram);
+  /// parse() for the receive path: no allocation; on failure, sets `*why` (when given) to
+  /// a static description.
+  [[nodiscard]] static std::optional<RtcpCompound> tryParse(std::span<const std::byte> datagram,
+                                                            const char** why = nullptr);
 
   std::size_t packetCount() const { return packet_count_; }
   /// The packet type octet of the first packet (e.g. 200 for a sender report).

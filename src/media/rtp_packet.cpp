@@ -11,27 +11,34 @@ constexpr std::size_t kExtensionHeaderBytes = 4;
 
 }  // namespace
 
-Result<RtpPacket> RtpPacket::parse(std::span<const std::byte> datagram) {
+std::optional<RtpPacket> RtpPacket::tryParse(std::span<const std::byte> datagram,
+                                             const char** why) {
+  auto reject = [why](const char* reason) -> std::optional<RtpPacket> {
+    if (why != nullptr) {
+      *why = reason;
+    }
+    return std::nullopt;
+  };
   if (datagram.size() < kFixedHeaderBytes) {
-    return fail("RTP packet shorter than the 12-byte fixed header");
+    return reject("RTP packet shorter than the 12-byte fixed header");
   }
   const uint8_t first = loadU8(datagram, 0);
   if ((first >> 6) != kVersion) {
-    return fail("RTP version is not 2");
+    return reject("RTP version is not 2");
   }
   std::size_t header_bytes = kFixedHeaderBytes + (first & 0x0F) * kCsrcBytes;
   if (header_bytes > datagram.size()) {
-    return fail("RTP CSRC list exceeds the packet");
+    return reject("RTP CSRC list exceeds the packet");
   }
   if ((first & 0x10) != 0) {
     // RFC 3550 §5.3.1: a 4-byte extension header, then `length` 32-bit words.
     if (header_bytes + kExtensionHeaderBytes > datagram.size()) {
-      return fail("RTP header extension exceeds the packet");
+      return reject("RTP header extension exceeds the packet");
     }
     const std::size_t words = loadBe16(datagram, header_bytes + 2);
     header_bytes += kExtensionHeaderBytes + words * 4;
     if (header_bytes > datagram.size()) {
-      return fail("RTP header extension length exceeds the packet");
+      return reject("RTP header extension length exceeds the packet");
     }
   }
   std::size_t padding_bytes = 0;
@@ -39,10 +46,18 @@ Result<RtpPacket> RtpPacket::parse(std::span<const std::byte> datagram) {
     // RFC 3550 §5.1: the last octet counts the padding octets, itself included.
     padding_bytes = loadU8(datagram, datagram.size() - 1);
     if (padding_bytes == 0 || padding_bytes > datagram.size() - header_bytes) {
-      return fail("RTP padding count exceeds the payload");
+      return reject("RTP padding count exceeds the payload");
     }
   }
   return RtpPacket(datagram, header_bytes, padding_bytes);
+}
+
+Result<RtpPacket> RtpPacket::parse(std::span<const std::byte> datagram) {
+  const char* why = "";
+  if (auto packet = tryParse(datagram, &why)) {
+    return *packet;
+  }
+  return fail(why);
 }
 
 SeqNum RtpPacket::sequenceNumber() const {

@@ -47,6 +47,10 @@ class RtpPacket {
   /// the fixed header, the version is not 2, or the CSRC list, the extension or the padding
   /// count does not fit in the datagram. Never reads outside `datagram`.
   [[nodiscard]] static Result<RtpPacket> parse(std::span<const std::byte> datagram);
+  /// parse() for the receive path: no allocation; on failure, sets `*why` (when given) to
+  /// a static description.
+  [[nodiscard]] static std::optional<RtpPacket> tryParse(std::span<const std::byte> datagram,
+                                                         const char** why = nullptr);
 
   bool padding() const { return (loadByte(0) & 0x20) != 0; }
   bool hasExtension() const { return (loadByte(0) & 0x10) != 0; }

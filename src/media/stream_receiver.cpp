@@ -13,7 +13,7 @@ StreamReceiver::Outcome StreamReceiver::onRtpDatagram(std::span<const std::byte>
   if (looksLikeRtcp(datagram)) {
     return onRtcpDatagram(datagram);
   }
-  const auto packet = RtpPacket::parse(datagram);
+  const auto packet = RtpPacket::tryParse(datagram);
   if (!packet || packet->payload().size() > kSpoolMaxPayloadBytes) {
     ++stats_.malformed;
     return Outcome::Malformed;
@@ -44,7 +44,7 @@ StreamReceiver::Outcome StreamReceiver::onRtpDatagram(std::span<const std::byte>
 }
 
 StreamReceiver::Outcome StreamReceiver::onRtcpDatagram(std::span<const std::byte> datagram) {
-  if (!RtcpCompound::parse(datagram)) {
+  if (!RtcpCompound::tryParse(datagram)) {
     ++stats_.malformed;
     return Outcome::Malformed;
   }

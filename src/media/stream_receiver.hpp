@@ -2,6 +2,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <filesystem>
 #include <optional>
 #include <span>
 
@@ -37,6 +38,8 @@ class StreamReceiver {
   StreamStats stats() const;
   /// Spool write errors since the previous call (for the engine's totals).
   uint64_t takeNewWriteErrors();
+  /// The spool file's path (before takeWriter()).
+  const std::filesystem::path& spoolPath() const { return writer_.path(); }
   /// The source latched by the first valid RTP packet, if any.
   const std::optional<UdpEndpoint>& latchedSource() const { return latched_source_; }
   /// Gives the spool writer away (to be finished off the media thread); the receiver must

@@ -28,6 +28,7 @@ uint32_t readBe(std::span<const std::byte> bytes, std::size_t at, std::size_t co
 
 void checkRtp(std::span<const std::byte> bytes) {
   const auto packet = siprecd::media::RtpPacket::parse(bytes);
+  check(siprecd::media::RtpPacket::tryParse(bytes).has_value() == packet.has_value());
   if (!packet) {
     check(!packet.error().message.empty());
     return;
@@ -66,6 +67,7 @@ void checkRtp(std::span<const std::byte> bytes) {
 
 void checkRtcp(std::span<const std::byte> bytes) {
   const auto compound = siprecd::media::RtcpCompound::parse(bytes);
+  check(siprecd::media::RtcpCompound::tryParse(bytes).has_value() == compound.has_value());
   if (!compound) {
     return;
   }

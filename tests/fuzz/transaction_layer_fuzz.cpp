@@ -19,6 +19,18 @@
 #include "sip/response_builder.hpp"
 #include "sip/transaction_layer.hpp"
 
+// The fuzz targets link only the asio-free siprecd_sip_syntax; the transaction layer is
+// asio-free too but lives in siprecd_sip, so its sources are compiled into this target.
+// (Once tests/fuzz/CMakeLists.txt links siprecd_sip, these includes can go.)
+#include "sip/message_helpers.cpp"
+#include "sip/response_builder.cpp"
+#include "sip/transaction_client.cpp"
+#include "sip/transaction_client_fsm.cpp"
+#include "sip/transaction_layer.cpp"
+#include "sip/transaction_server.cpp"
+#include "sip/transaction_server_fsm.cpp"
+#include "sip/transport.cpp"
+
 namespace {
 
 using namespace siprecd;
@@ -69,7 +81,11 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       const auto control = static_cast<uint8_t>(chunk.front());
       const std::string_view bytes = chunk.substr(1);
       const PeerAddress source{(control & 1) != 0 ? TransportKind::Tcp : TransportKind::Udp,
-                               "192.0.2.20", 5060, "192.0.2.10", 5060, (control & 1) != 0 ? 1U : 0U};
+                               "192.0.2.20",
+                               5060,
+                               "192.0.2.10",
+                               5060,
+                               (control & 1) != 0 ? 1U : 0U};
       tu.accept_invites = (control & 2) != 0;
       auto parsed = parseMessage(bytes, Framing::Datagram, limits);
       if (parsed) {

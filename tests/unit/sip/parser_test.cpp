@@ -185,6 +185,21 @@ TEST(TortureTests, LongValuesAndManyVias) {
   EXPECT_EQ(to->uri.params.items.size(), 3u);
 }
 
+TEST(TortureTests, FoldedListsAndEveryTransportSplitCorrectly) {
+  const Message semiuri = parseFixture("torture/valid/semiuri.sip");
+  EXPECT_THAT(semiuri.headerValues("Accept"),
+              ElementsAre("application/sdp", "application/pkcs7-mime", "multipart/mixed",
+                          "multipart/signed", "message/sip", "message/sipfrag"));
+  const Message transports = parseFixture("torture/valid/transports.sip");
+  std::vector<std::string> names;
+  for (std::string_view value : transports.headerValues("Via")) {
+    auto via = parseVia(value);
+    ASSERT_TRUE(via);
+    names.push_back(via->transport);
+  }
+  EXPECT_THAT(names, ElementsAre("UDP", "SCTP", "TLS", "UNKNOWN", "TCP"));
+}
+
 TEST(TortureTests, ExtraDatagramBytesAfterContentLengthAreIgnored) {
   const Message m = parseFixture("torture/valid/dblreq.sip");
   EXPECT_EQ(m.method(), "REGISTER");
@@ -465,6 +480,30 @@ TEST(ParseMessage, EnforcesSizeLimits) {
       Framing::Datagram, limits);
   ASSERT_FALSE(long_folded);
   EXPECT_EQ(long_folded.error().code, 513);
+}
+
+TEST(ParseMessage, ValidatesDateAsGmtRfc1123) {
+  EXPECT_TRUE(parseDatagram(basicRequest("Date: Sat, 13 Nov 2010 23:29:00 GMT\r\n")));
+  EXPECT_TRUE(parseDatagram(basicRequest("Date: sat, 13 nov 2010 23:29:00 gmt\r\n")));
+  for (const char* bad : {"Sat, 13 Nov 2010 23:29:00 UTC", "Sat, 13 Nov 2010 23:29 GMT",
+                          "13 Nov 2010 23:29:00 GMT", "Sun, 13 Foo 2010 23:29:00 GMT"}) {
+    auto m = parseDatagram(basicRequest(std::string("Date: ") + bad + "\r\n"));
+    ASSERT_FALSE(m) << bad;
+    EXPECT_THAT(m.error().message, HasSubstr("Date"));
+  }
+}
+
+TEST(ParseMessage, ValidatesListHeadersElementByElement) {
+  EXPECT_TRUE(parseDatagram(basicRequest("Contact: *\r\n")));
+  EXPECT_TRUE(
+      parseDatagram(basicRequest("Route: <sip:p1@example.com;lr>,, <sip:p2@example.com;lr>\r\n"
+                                 "Via: SIP/2.0/TCP [2001:db8::2];branch=z9hG4bK2;rport\r\n")));
+  auto route = parseDatagram(basicRequest("Record-Route: <sip:p1@example.com;lr>, <sip:p2\r\n"));
+  ASSERT_FALSE(route);
+  EXPECT_THAT(route.error().message, HasSubstr("Record-Route"));
+  auto via = parseDatagram(basicRequest("Via: SIP/2.0/UDP ok;branch=z9hG4bK3, SIP/2.0/UDP\r\n"));
+  ASSERT_FALSE(via);
+  EXPECT_THAT(via.error().message, HasSubstr("Via"));
 }
 
 TEST(SalvageRequest, ExtractsWhatA400NeedsFromARefusedRequest) {
