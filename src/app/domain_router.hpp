@@ -1,7 +1,8 @@
 #pragma once
 
+#include <map>
 #include <memory>
-#include <vector>
+#include <string>
 
 #include "app/config.hpp"
 #include "sip/message.hpp"
@@ -10,25 +11,18 @@
 
 namespace siprecd::app {
 
-/// Maps an out-of-dialog INVITE to its domain (tenant): the first configured domain whose
-/// hosts contain the Request-URI host or the To host, or whose CIDRs contain the source
-/// address; otherwise the domain named `default` when it exists; otherwise none (404).
-/// A domain with an allow-list refuses sources outside it (none). Immutable; any thread.
+/// Maps an out-of-dialog INVITE to its domain's policy (matchDomain() rules: Request-URI
+/// host, To host, source CIDRs, else `default`), refusing sources outside the domain's
+/// allow-list. nullptr: no domain takes the call. Immutable after construction; any thread.
 class DomainRouter {
  public:
-  explicit DomainRouter(const std::vector<DomainConfig>& domains);
+  explicit DomainRouter(Config config);
   std::shared_ptr<const siprec::DomainPolicy> select(const sip::Message& request,
                                                      const sip::PeerAddress& peer) const;
 
  private:
-  struct Entry {
-    DomainConfig config;
-    std::shared_ptr<const siprec::DomainPolicy> policy;
-  };
-  bool matches(const Entry& entry, std::string_view request_host, std::string_view to_host,
-               std::string_view source) const;
-  std::vector<Entry> entries_;
-  const Entry* fallback_ = nullptr;
+  Config config_;
+  std::map<std::string, std::shared_ptr<const siprec::DomainPolicy>> policies_;
 };
 
 }  // namespace siprecd::app

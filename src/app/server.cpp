@@ -150,7 +150,7 @@ Result<void> Server::start() {
         components->sip->sendRequest(std::move(request), target, std::move(on_final));
       },
       session_settings});
-  c.router = std::make_unique<DomainRouter>(config_.domains);
+  c.router = std::make_unique<DomainRouter>(config_);
   c.sessions = std::make_unique<siprec::SessionManager>(
       *c.session_context, [components](const sip::Message& request, const sip::PeerAddress& peer) {
         return components->router->select(request, peer);

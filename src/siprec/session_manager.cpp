@@ -3,7 +3,11 @@
 #include <fmt/format.h>
 
 #include "base/log.hpp"
+#include <algorithm>
+#include <array>
+
 #include "base/random.hpp"
+#include "base/strings.hpp"
 #include "sdp/parser.hpp"
 #include "sip/header_fields.hpp"
 #include "siprec/offer_extractor.hpp"
