@@ -45,7 +45,7 @@ MediaEngine::MediaEngine(MediaSettings settings, const Clock& clock)
   if (worker) {
     worker_ = std::move(*worker);
   } else {
-    worker_status_ = tl::unexpected(worker.error());
+    worker_error_ = worker.error().message;
   }
 }
 
@@ -55,14 +55,14 @@ MediaEngine::~MediaEngine() {
 
 Result<void> MediaEngine::start() {
   if (!worker_) {
-    return worker_status_;
+    return fail(worker_error_);
   }
   return worker_->start();
 }
 
 Result<StreamHandle> MediaEngine::openStream(const StreamSpec& spec) {
   if (!worker_) {
-    return tl::unexpected(worker_status_.error());
+    return fail(worker_error_);
   }
   if (spec.clock_rate == 0) {
     return fail("stream clock_rate must be positive");

@@ -82,7 +82,8 @@ class MediaEngine {
   PortPool pool_;  // guarded by pool_mutex_
   std::atomic<uint64_t> next_stream_id_{1};
   std::unique_ptr<MediaWorker> worker_;
-  Result<void> worker_status_;
+  /// Why there is no worker: it could not be created, or the engine is being destroyed.
+  std::string worker_error_ = "media engine is stopped";
 };
 
 }  // namespace siprecd::media
