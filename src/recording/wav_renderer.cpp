@@ -296,6 +296,10 @@ Result<RenderResult> renderWav(const RenderRequest& request) {
     std::stable_sort(plan.packets.begin(), plan.packets.end(),
                      [](const Packet& a, const Packet& b) { return a.position < b.position; });
   }
+  if (request.session_end_epoch_ms && *request.session_end_epoch_ms > start_ms) {
+    total_samples = std::max(total_samples,
+                             (*request.session_end_epoch_ms - start_ms) * kOutputRateHz / 1000);
+  }
   if (total_samples > kMaxRenderSamples) {
     return fail("recording timeline longer than 31 days; check session_start_epoch_ms");
   }

@@ -21,6 +21,9 @@ struct RenderRequest {
   std::filesystem::path output_wav;  ///< replaced atomically; its directory must exist
   /// Start of the timeline (epoch ms); default: the earliest first packet of any stream.
   std::optional<int64_t> session_start_epoch_ms;
+  /// End of the timeline (epoch ms), e.g. the BYE: the file lasts at least until then, so
+  /// that trailing silence (media stopped before the call ended) is kept.
+  std::optional<int64_t> session_end_epoch_ms;
 };
 
 /// What was rendered of one stream. Times are the arrival times (epoch ms) of its first and
@@ -48,7 +51,7 @@ struct RenderResult {
 /// payload types such as telephone-event are ignored) is decoded and placed on the
 /// wall-clock timeline by StreamTimeline; gaps are silence, a later duplicate overwrites
 /// an earlier one, samples before the session start are cut, and the file ends with the
-/// latest packet. A spool without header or packets gives a silent channel; a torn or
+/// latest packet or at session_end_epoch_ms, whichever is later. A spool without header or packets gives a silent channel; a torn or
 /// corrupt spool tail is ignored. Memory stays bounded (payloads are read back per block).
 /// The file is written under a temporary name, fsynced and renamed over `output_wav`.
 /// Fails, naming the stream or path, when there is no stream, a spool cannot be read or

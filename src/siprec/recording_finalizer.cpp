@@ -72,6 +72,7 @@ Result<FinalizeOutcome> finalizeRecording(const FinalizeJob& job) {
   }
   request.output_wav = job.directory / "recording.wav";
   request.session_start_epoch_ms = job.start_epoch_ms;
+  request.session_end_epoch_ms = job.end_epoch_ms;
   auto rendered = recording::renderWav(request);
   if (!rendered) {
     return tl::unexpected(rendered.error());

@@ -528,6 +528,7 @@ void RecordingSession::finalize() {
     job.spools.push_back(stream.spool_path);
   }
   job.start_epoch_ms = answered_ms_;
+  job.end_epoch_ms = ended_ms_;
   job.metadata_xml = metadata_xml_;
   job.document = {
       {"recordingId", recording_id_},
