@@ -1,9 +1,9 @@
 // siprecd: SIPREC session recording server. See README.md and docs/.
-#include <unistd.h>
-
 #include <cstdio>
 #include <map>
 #include <string>
+
+#include <unistd.h>
 
 #include "app/config.hpp"
 #include "app/server.hpp"

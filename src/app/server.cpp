@@ -1,12 +1,13 @@
 #include "app/server.hpp"
 
-#include <signal.h>
-
 #include <chrono>
 #include <filesystem>
 #include <future>
+#include <optional>
 #include <system_error>
 #include <thread>
+
+#include <signal.h>
 
 #include "app/domain_router.hpp"
 #include "app/http_server.hpp"
@@ -186,10 +187,10 @@ Result<void> Server::start() {
   });
   c.http->route("GET", "/readyz", [components](const HttpRequest&) {
     bool ready = components->ready && !components->draining;
-    return textResponse(ready ? 200 : 503, "application/json",
-                        ready ? R"({"status":"ready"})"
-                              : (components->draining ? R"({"status":"draining"})"
-                                                      : R"({"status":"starting"})"));
+    return textResponse(
+        ready ? 200 : 503, "application/json",
+        ready ? R"({"status":"ready"})"
+              : (components->draining ? R"({"status":"draining"})" : R"({"status":"starting"})"));
   });
   c.http->route("GET", "/metrics", [](const HttpRequest&) {
     return textResponse(200, "text/plain; version=0.0.4; charset=utf-8",
@@ -200,8 +201,8 @@ Result<void> Server::start() {
   }
   registerMetrics();
   c.ready = true;
-  for (const auto& listener : runOn<std::vector<sip::ListenSpec>>(
-           *c.sip_loop, [&] { return c.sip->boundListeners(); })) {
+  for (const auto& listener :
+       runOn<std::vector<sip::ListenSpec>>(*c.sip_loop, [&] { return c.sip->boundListeners(); })) {
     log::info(kComponent, "SIP listening on {}:{}:{}", sip::toString(listener.kind),
               listener.address, listener.port);
   }
@@ -237,13 +238,24 @@ int Server::run() {
   sigemptyset(&signals);
   sigaddset(&signals, SIGTERM);
   sigaddset(&signals, SIGINT);
+  std::optional<std::chrono::steady_clock::time_point> drain_deadline;
+  bool terminated = false;
   while (!c.drained) {
     timespec timeout{0, 200'000'000};
     int signal = sigtimedwait(&signals, nullptr, &timeout);
+    if (drain_deadline && !terminated && std::chrono::steady_clock::now() >= *drain_deadline) {
+      log::warn(kComponent, "drain timeout ({} s) reached: ending the remaining calls",
+                config_.drain_timeout_s);
+      terminated = true;
+      Components* components = &c;
+      c.sip_loop->post([components] { components->sessions->terminateAll("shutdown"); });
+    }
     if (signal != SIGTERM && signal != SIGINT) {
       continue;
     }
     if (!c.draining.exchange(true)) {
+      drain_deadline =
+          std::chrono::steady_clock::now() + std::chrono::seconds(config_.drain_timeout_s);
       log::info(kComponent, "signal {}: draining (new calls refused, calls in progress go on)",
                 signal);
       Components* components = &c;
@@ -251,6 +263,7 @@ int Server::run() {
         components->sessions->drain([components] { components->drained = true; });
       });
     } else {
+      terminated = true;
       log::warn(kComponent, "second signal: ending every call now");
       Components* components = &c;
       c.sip_loop->post([components] { components->sessions->terminateAll("shutdown"); });

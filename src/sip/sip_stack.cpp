@@ -3,11 +3,10 @@
 #include <exception>
 #include <utility>
 
-#include <asio/io_context.hpp>
-#include <asio/ssl/context.hpp>
 #include <openssl/ssl.h>
 
 #include "base/log.hpp"
+#include "sip/asio_headers.hpp"
 #include "sip/serializer.hpp"
 #include "sip/transaction_layer.hpp"
 #include "sip/transport_stream.hpp"

@@ -7,14 +7,8 @@
 #include <utility>
 #include <vector>
 
-#include <asio/connect.hpp>
-#include <asio/ip/address.hpp>
-#include <asio/ip/v6_only.hpp>
-#include <asio/post.hpp>
-#include <asio/ssl/stream.hpp>
-#include <asio/write.hpp>
-
 #include "base/log.hpp"
+#include "sip/asio_headers.hpp"
 
 namespace siprecd::sip {
 

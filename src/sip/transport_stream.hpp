@@ -7,12 +7,8 @@
 #include <string>
 #include <unordered_map>
 
-#include <asio/io_context.hpp>
-#include <asio/ip/tcp.hpp>
-#include <asio/ssl/context.hpp>
-#include <asio/steady_timer.hpp>
-
 #include "base/result.hpp"
+#include "sip/asio_headers.hpp"
 #include "sip/parser.hpp"
 #include "sip/transport.hpp"
 

@@ -5,10 +5,10 @@
 #include <system_error>
 
 #include <arpa/inet.h>
-#include <asio/ip/address.hpp>
-#include <asio/ip/v6_only.hpp>
 #include <netinet/in.h>
 #include <sys/socket.h>
+
+#include "sip/asio_headers.hpp"
 
 namespace siprecd::sip {
 namespace {

@@ -7,10 +7,8 @@
 #include <string>
 #include <string_view>
 
-#include <asio/io_context.hpp>
-#include <asio/ip/udp.hpp>
-
 #include "base/result.hpp"
+#include "sip/asio_headers.hpp"
 #include "sip/transport.hpp"
 
 namespace siprecd::sip {

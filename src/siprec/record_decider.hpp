@@ -37,8 +37,8 @@ class DefaultRecordDecider final : public RecordDecider {
   explicit DefaultRecordDecider(EventLoop& loop) : loop_(loop) {}
   std::unique_ptr<Timer> decide(const CallOffer& offer,
                                 std::function<void(RecordDecision)> on_decision) override {
-    auto delay = offer.domain != nullptr ? offer.domain->decision_delay
-                                         : std::chrono::milliseconds(0);
+    auto delay =
+        offer.domain != nullptr ? offer.domain->decision_delay : std::chrono::milliseconds(0);
     return loop_.schedule(delay, [cb = std::move(on_decision)] { cb(RecordDecision::Record); });
   }
 

@@ -1,10 +1,10 @@
 #include "siprec/recording_finalizer.hpp"
 
-#include <fcntl.h>
-#include <unistd.h>
-
 #include <cerrno>
 #include <cstring>
+
+#include <fcntl.h>
+#include <unistd.h>
 
 #include "recording/wav_renderer.hpp"
 

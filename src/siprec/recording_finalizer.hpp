@@ -16,12 +16,12 @@ namespace siprecd::siprec {
 /// snapshot, so that the job runs on the worker pool without touching the session.
 struct FinalizeJob {
   std::string recording_id;
-  std::filesystem::path directory;         ///< {data_dir}/sessions/{recordingId}
+  std::filesystem::path directory;            ///< {data_dir}/sessions/{recordingId}
   std::vector<std::filesystem::path> spools;  ///< one channel per spool, in this order
-  std::optional<int64_t> start_epoch_ms;   ///< start of the timeline (answer time)
-  std::optional<int64_t> end_epoch_ms;     ///< end of the call (BYE), the timeline's least end
-  nlohmann::json document;                 ///< recording.json fields known to the session
-  std::string metadata_xml;                ///< as received; written to metadata.xml if set
+  std::optional<int64_t> start_epoch_ms;      ///< start of the timeline (answer time)
+  std::optional<int64_t> end_epoch_ms;        ///< end of the call (BYE), the timeline's least end
+  nlohmann::json document;                    ///< recording.json fields known to the session
+  std::string metadata_xml;                   ///< as received; written to metadata.xml if set
 };
 
 /// What finalisation produced: the complete recording.json document.

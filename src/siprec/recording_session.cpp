@@ -10,13 +10,13 @@
 #include "base/random.hpp"
 #include "base/strings.hpp"
 #include "db/repository.hpp"
+#include "sdp/parser.hpp"
 #include "sdp/serializer.hpp"
 #include "sip/header_fields.hpp"
 #include "siprec/offer_extractor.hpp"
 #include "siprec/record_decider.hpp"
 #include "siprec/recording_finalizer.hpp"
 #include "siprec/session_metrics.hpp"
-#include "sdp/parser.hpp"
 
 namespace siprecd::siprec {
 namespace {
@@ -83,7 +83,9 @@ RecordingSession::RecordingSession(SessionContext& context,
       recording_id_(std::move(recording_id)),
       local_tag_(randomToken(16)) {}
 
-RecordingSession::~RecordingSession() { *alive_ = false; }
+RecordingSession::~RecordingSession() {
+  *alive_ = false;
+}
 
 std::filesystem::path RecordingSession::directory() const {
   return context_.settings.data_dir / "sessions" / recording_id_;
@@ -263,16 +265,15 @@ Result<std::string> RecordingSession::answerSdp() {
       local.ports[stream.mline_index] = stream.handle->port;
     }
   }
-  auto answer =
-      sdp::buildAnswer(current_offer_, negotiated_, local, sdp_session_id_, sdp_version_);
+  auto answer = sdp::buildAnswer(current_offer_, negotiated_, local, sdp_session_id_, sdp_version_);
   return sdp::serializeSdp(answer);
 }
 
 void RecordingSession::respondWithAnswer(sip::ServerTransaction& transaction, int status) {
   sip::Message response = sip::makeResponse(transaction.request(), status, local_tag_);
-  response.addHeader("Contact",
-                     fmt::format("<sip:siprecd@{}:{};transport={}>", hostForUri(peer_.local_address),
-                                 peer_.local_port, sip::toString(peer_.transport)));
+  response.addHeader(
+      "Contact", fmt::format("<sip:siprecd@{}:{};transport={}>", hostForUri(peer_.local_address),
+                             peer_.local_port, sip::toString(peer_.transport)));
   response.addHeader("Allow", std::string(kAllow));
   response.addHeader("Supported", "timer");
   if (auto expires = negotiateSessionTimer(transaction.request(), response)) {

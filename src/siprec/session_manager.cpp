@@ -1,11 +1,11 @@
 #include "siprec/session_manager.hpp"
 
-#include <fmt/format.h>
-
-#include "base/log.hpp"
 #include <algorithm>
 #include <array>
 
+#include <fmt/format.h>
+
+#include "base/log.hpp"
 #include "base/random.hpp"
 #include "base/strings.hpp"
 #include "sdp/parser.hpp"
@@ -52,7 +52,9 @@ SessionManager::SessionManager(SessionContext& context, DomainSelector select_do
   sessionMetrics();  // registers the series so that /metrics shows them from the start
 }
 
-SessionManager::~SessionManager() { *alive_ = false; }
+SessionManager::~SessionManager() {
+  *alive_ = false;
+}
 
 void SessionManager::reject(sip::ServerTransaction& transaction, int status,
                             std::string_view warning) {

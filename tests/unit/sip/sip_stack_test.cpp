@@ -9,13 +9,6 @@
 #include <thread>
 
 #include <arpa/inet.h>
-#include <asio/connect.hpp>
-#include <asio/io_context.hpp>
-#include <asio/ip/tcp.hpp>
-#include <asio/post.hpp>
-#include <asio/read_until.hpp>
-#include <asio/ssl.hpp>
-#include <asio/write.hpp>
 #include <gtest/gtest.h>
 #include <netinet/in.h>
 #include <openssl/evp.h>
@@ -28,6 +21,7 @@
 
 #include "base/asio_event_loop.hpp"
 #include "base/random.hpp"
+#include "sip/asio_headers.hpp"
 #include "sip/message_helpers.hpp"
 #include "sip/parser.hpp"
 #include "sip/response_builder.hpp"
