@@ -74,53 +74,70 @@ def check_recording_json(rec: Recording, call_id: str, *, streams: list[dict],
                          seconds: float, wav: audio.Wav | None = None,
                          end_reason: str = "bye", metadata: bool = True) -> None:
     """recording.json per the Foundation contract. `streams`: expected
-    [{"label":..., "codec":..., "payloadType":..., "port":..., "packets":...}]."""
+    [{"label":..., "codec":..., "payloadType":..., "port":..., "packets":...}].
+    Every deviation is collected and reported together."""
     m = rec.meta
+    errors: list[str] = []
+
+    def expect(cond: bool, msg: str) -> None:
+        if not cond:
+            errors.append(msg)
+
     missing = [k for k in ("recordingId", "domain", "state", "callId", "from", "to", "requestUri",
                            "source", "startTime", "endTime", "duration", "endReason", "audio",
                            "streams") if k not in m]
     assert not missing, f"recording.json lacks {missing}: {rec}"
-    assert m["recordingId"] == rec.dir.name, "recordingId differs from its directory name"
-    assert m["domain"] == "default"
-    assert m["state"] == "ready"
-    assert m["callId"] == call_id
+    expect(m["recordingId"] == rec.dir.name,
+           f"recordingId {m['recordingId']!r} differs from its directory {rec.dir.name!r}")
+    expect(m["domain"] == "default", f"domain {m['domain']!r}")
+    expect(m["state"] == "ready", f"state {m['state']!r}")
+    expect(m["callId"] == call_id, f"callId {m['callId']!r}")
     for k in ("from", "to", "requestUri", "source"):
-        assert isinstance(m[k], str) and m[k], f"{k} empty: {m[k]!r}"
-    assert m["requestUri"].startswith("sip:"), m["requestUri"]
+        expect(isinstance(m[k], str) and bool(m[k]), f"{k} empty: {m[k]!r}")
+    expect(str(m["requestUri"]).startswith("sip:"), f"requestUri {m['requestUri']!r}")
     now_ms = time.time() * 1000
-    assert isinstance(m["startTime"], int) and now_ms - 120_000 < m["startTime"] <= now_ms, \
-        f"startTime {m['startTime']} is not epoch ms of the last minutes"
-    assert m["startTime"] <= m["endTime"] <= now_ms
-    assert abs(m["duration"] - (m["endTime"] - m["startTime"])) <= 50, \
-        f"duration {m['duration']} vs endTime-startTime {m['endTime'] - m['startTime']}"
-    assert abs(m["duration"] - seconds * 1000) <= 400, f"duration {m['duration']} ms, call ~{seconds}s"
-    if wav is not None:
-        assert abs(m["duration"] - wav.duration * 1000) <= 300, \
-            f"duration {m['duration']} ms but WAV lasts {wav.duration * 1000:.0f} ms"
-    assert m["endReason"] == end_reason
-    a = m["audio"]
-    assert a.get("file") == "recording.wav" and a.get("format") == "wav"
-    assert a.get("sampleRate") == 8000
-    assert a.get("channels") == len(streams)
+    times_ok = all(isinstance(m[k], int) for k in ("startTime", "endTime", "duration"))
+    expect(times_ok, "startTime/endTime/duration must be integers (epoch ms, ms)")
+    if times_ok:
+        expect(now_ms - 120_000 < m["startTime"] <= now_ms,
+               f"startTime {m['startTime']} is not epoch ms of the last minutes")
+        expect(m["startTime"] <= m["endTime"] <= now_ms, f"endTime {m['endTime']}")
+        expect(abs(m["duration"] - (m["endTime"] - m["startTime"])) <= 50,
+               f"duration {m['duration']} vs endTime-startTime {m['endTime'] - m['startTime']}")
+        expect(abs(m["duration"] - seconds * 1000) <= 400,
+               f"duration {m['duration']} ms, call ~{seconds}s")
+        if wav is not None:
+            expect(abs(m["duration"] - wav.duration * 1000) <= 300,
+                   f"duration {m['duration']} ms but WAV lasts {wav.duration * 1000:.0f} ms")
+    expect(m["endReason"] == end_reason, f"endReason {m['endReason']!r}, expected {end_reason!r}")
+    a = m["audio"] if isinstance(m["audio"], dict) else {}
+    expect(a.get("file") == "recording.wav" and a.get("format") == "wav", f"audio {a}")
+    expect(a.get("sampleRate") == 8000, f"audio.sampleRate {a.get('sampleRate')}")
+    expect(a.get("channels") == len(streams), f"audio.channels {a.get('channels')}")
     got = m["streams"]
-    assert len(got) == len(streams), f"streams: {got}"
+    expect(len(got) == len(streams), f"{len(got)} streams, expected {len(streams)}: {got}")
     indexes = [s.get("index") for s in got]
-    assert indexes == sorted(indexes) and len(set(indexes)) == len(indexes), f"indexes {indexes}"
-    for g, want in zip(got, streams):
+    expect(None not in indexes and indexes == sorted(indexes) and len(set(indexes)) == len(indexes),
+           f"stream indexes {indexes}")
+    for i, (g, want) in enumerate(zip(got, streams)):
         for k, v in want.items():
             if k == "packets":
-                assert abs(g.get("packets", -1) - v) <= 3, f"stream {g}: packets, expected ~{v}"
+                ok = abs(g.get("packets", -1) - v) <= 3
             elif k == "codec":
-                assert str(g.get("codec", "")).upper() == v, f"stream {g}: codec, expected {v}"
+                ok = str(g.get("codec", "")).upper() == v
             else:
-                assert g.get(k) == v, f"stream {g}: {k} expected {v!r}"
+                ok = g.get(k) == v
+            expect(ok, f"streams[{i}].{k} = {g.get(k)!r}, expected {'~' if k == 'packets' else ''}{v!r}")
     if metadata:
         md = m.get("metadata") or {}
         parts = {p.get("participantId"): p for p in md.get("participants", [])}
-        assert set(parts) == {sipmsg.ALICE_ID, sipmsg.BOB_ID}, f"metadata participants: {md}"
-        assert sipmsg.ALICE_AOR in parts[sipmsg.ALICE_ID].get("aors", []), parts[sipmsg.ALICE_ID]
-        assert sipmsg.BOB_AOR in parts[sipmsg.BOB_ID].get("aors", []), parts[sipmsg.BOB_ID]
-        assert len(md.get("streams", [])) == 2, f"metadata streams: {md.get('streams')}"
+        expect(set(parts) == {sipmsg.ALICE_ID, sipmsg.BOB_ID}, f"metadata participants: {md}")
+        for pid, aor in ((sipmsg.ALICE_ID, sipmsg.ALICE_AOR), (sipmsg.BOB_ID, sipmsg.BOB_AOR)):
+            if pid in parts:
+                expect(aor in parts[pid].get("aors", []), f"participant {pid} aors: {parts[pid]}")
+        expect(len(md.get("streams", [])) == 2, f"metadata streams: {md.get('streams')}")
+    assert not errors, "recording.json deviates from the contract:\n  " + "\n  ".join(errors) + \
+        f"\n{rec}"
 
 
 def check_metadata_xml(rec: Recording, sent_xml: str) -> None:

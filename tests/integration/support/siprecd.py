@@ -48,7 +48,8 @@ class Siprecd:
 
     def __init__(self, binary: Path, workdir: Path, *, config: str | None = None,
                  tls: tuple[str, str] | None = None, via_env: bool = False,
-                 extra_args: list[str] | None = None, env: dict[str, str] | None = None):
+                 extra_args: list[str] | None = None, env: dict[str, str] | None = None,
+                 log_level: str = "debug"):
         self.binary = Path(binary)
         self.workdir = Path(workdir)
         self.workdir.mkdir(parents=True, exist_ok=True)
@@ -67,6 +68,7 @@ class Siprecd:
         self.via_env = via_env
         self.extra_args = extra_args or []
         self.extra_env = env or {}
+        self.log_level = log_level
         self.proc: subprocess.Popen | None = None
         self.returncode: int | None = None
         self._stopped = False
@@ -88,7 +90,7 @@ class Siprecd:
             "--data-dir": ("SIPRECD_DATA_DIR", str(self.data_dir)),
             "--rtp-ports": ("SIPRECD_RTP_PORTS", self.rtp.spec()),
             "--media-ip": ("SIPRECD_MEDIA_IP", "127.0.0.1"),
-            "--log-level": ("SIPRECD_LOG_LEVEL", "debug"),
+            "--log-level": ("SIPRECD_LOG_LEVEL", self.log_level),
         }
         cmd = [str(self.binary)]
         for flag, (var, value) in settings.items():
