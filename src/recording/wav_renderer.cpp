@@ -210,8 +210,8 @@ Result<void> writeFrames(SNDFILE* file, std::vector<StreamPlan>& plans, int64_t 
   return {};
 }
 
-Result<void> writeWavAtomically(const std::filesystem::path& output, std::vector<StreamPlan>& plans,
-                                int64_t total_samples) {
+Result<void> writeWavAtomically(const std::filesystem::path& output, bool sync_to_disk,
+                                std::vector<StreamPlan>& plans, int64_t total_samples) {
   std::filesystem::path temp = output;
   temp += ".tmp-" + randomToken(8);
   media::UniqueFd fd(::open(temp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0640));
@@ -234,7 +234,7 @@ Result<void> writeWavAtomically(const std::filesystem::path& output, std::vector
   if (sf_close(file.release()) != 0) {
     return fail("cannot finish WAV " + temp.string());
   }
-  if (::fsync(fd.get()) != 0) {
+  if (sync_to_disk && ::fsync(fd.get()) != 0) {
     return fail("cannot fsync " + temp.string() + ": " + errnoText());
   }
   fd.reset();
@@ -244,6 +244,9 @@ Result<void> writeWavAtomically(const std::filesystem::path& output, std::vector
     return fail("cannot rename WAV to " + output.string() + ": " + error.message());
   }
   guard.disarm();
+  if (!sync_to_disk) {
+    return {};
+  }
   const std::filesystem::path directory =
       output.has_parent_path() ? output.parent_path() : std::filesystem::path(".");
   media::UniqueFd directory_fd(::open(directory.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
@@ -297,14 +300,14 @@ Result<RenderResult> renderWav(const RenderRequest& request) {
                      [](const Packet& a, const Packet& b) { return a.position < b.position; });
   }
   if (request.session_end_epoch_ms && *request.session_end_epoch_ms > start_ms) {
-    total_samples = std::max(total_samples,
-                             (*request.session_end_epoch_ms - start_ms) * kOutputRateHz / 1000);
+    total_samples =
+        std::max(total_samples, (*request.session_end_epoch_ms - start_ms) * kOutputRateHz / 1000);
   }
   if (total_samples > kMaxRenderSamples) {
     return fail("recording timeline longer than 31 days; check session_start_epoch_ms");
   }
 
-  auto written = writeWavAtomically(request.output_wav, plans, total_samples);
+  auto written = writeWavAtomically(request.output_wav, request.sync_to_disk, plans, total_samples);
   if (!written) {
     return tl::unexpected(written.error());
   }

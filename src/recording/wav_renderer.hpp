@@ -24,6 +24,9 @@ struct RenderRequest {
   /// End of the timeline (epoch ms), e.g. the BYE: the file lasts at least until then, so
   /// that trailing silence (media stopped before the call ended) is kept.
   std::optional<int64_t> session_end_epoch_ms;
+  /// fsync the file and its directory before returning. Off when the WAV is derived data
+  /// that can be rendered again from durable spools (a sync costs ~1 ms of CPU per file).
+  bool sync_to_disk = true;
 };
 
 /// What was rendered of one stream. Times are the arrival times (epoch ms) of its first and
@@ -51,12 +54,12 @@ struct RenderResult {
 /// payload types such as telephone-event are ignored) is decoded and placed on the
 /// wall-clock timeline by StreamTimeline; gaps are silence, a later duplicate overwrites
 /// an earlier one, samples before the session start are cut, and the file ends with the
-/// latest packet or at session_end_epoch_ms, whichever is later. A spool without header or packets gives a silent channel; a torn or
-/// corrupt spool tail is ignored. Memory stays bounded (payloads are read back per block).
-/// The file is written under a temporary name, fsynced and renamed over `output_wav`.
-/// Fails, naming the stream or path, when there is no stream, a spool cannot be read or
-/// its codec is not supported yet, or the output cannot be written (nothing is left
-/// behind). Blocking: run on the worker pool.
+/// latest packet or at session_end_epoch_ms, whichever is later. A spool without header or packets
+/// gives a silent channel; a torn or corrupt spool tail is ignored. Memory stays bounded (payloads
+/// are read back per block). The file is written under a temporary name, fsynced and renamed over
+/// `output_wav`. Fails, naming the stream or path, when there is no stream, a spool cannot be read
+/// or its codec is not supported yet, or the output cannot be written (nothing is left behind).
+/// Blocking: run on the worker pool.
 [[nodiscard]] Result<RenderResult> renderWav(const RenderRequest& request);
 
 }  // namespace siprecd::recording

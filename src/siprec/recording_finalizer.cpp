@@ -35,7 +35,8 @@ Error systemError(std::string_view what, const std::filesystem::path& path) {
 
 }  // namespace
 
-Result<void> writeFileAtomically(const std::filesystem::path& path, std::string_view content) {
+Result<void> writeFileAtomically(const std::filesystem::path& path, std::string_view content,
+                                 Durability durability) {
   std::filesystem::path temporary = path;
   temporary += ".tmp";
   FileDescriptor file(::open(temporary.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0640));
@@ -53,7 +54,7 @@ Result<void> writeFileAtomically(const std::filesystem::path& path, std::string_
     }
     written += static_cast<std::size_t>(n);
   }
-  if (::fsync(file.get()) != 0) {
+  if (durability == Durability::Synced && ::fsync(file.get()) != 0) {
     return tl::unexpected(systemError("cannot fsync", temporary));
   }
   if (::close(file.release()) != 0) {
@@ -73,6 +74,7 @@ Result<FinalizeOutcome> finalizeRecording(const FinalizeJob& job) {
   request.output_wav = job.directory / "recording.wav";
   request.session_start_epoch_ms = job.start_epoch_ms;
   request.session_end_epoch_ms = job.end_epoch_ms;
+  request.sync_to_disk = false;
   auto rendered = recording::renderWav(request);
   if (!rendered) {
     return tl::unexpected(rendered.error());
@@ -100,12 +102,14 @@ Result<FinalizeOutcome> finalizeRecording(const FinalizeJob& job) {
         stream.last_packet_ms ? nlohmann::json(*stream.last_packet_ms) : nlohmann::json();
   }
   if (!job.metadata_xml.empty()) {
-    if (auto written = writeFileAtomically(job.directory / "metadata.xml", job.metadata_xml);
+    if (auto written = writeFileAtomically(job.directory / "metadata.xml", job.metadata_xml,
+                                           Durability::Unsynced);
         !written) {
       return tl::unexpected(written.error());
     }
   }
-  if (auto written = writeFileAtomically(job.directory / "recording.json", document.dump(2));
+  if (auto written = writeFileAtomically(job.directory / "recording.json", document.dump(2),
+                                         Durability::Unsynced);
       !written) {
     return tl::unexpected(written.error());
   }

@@ -31,13 +31,18 @@ struct FinalizeOutcome {
   int64_t duration_ms = 0;
 };
 
-/// Renders recording.wav, then writes recording.json and metadata.xml beside it (each
-/// atomically: temporary name, fsync, rename). Blocking: runs on the worker pool.
-/// Failure: the render or write error, with the file named.
+/// Renders recording.wav, then writes recording.json and metadata.xml beside it, each
+/// atomically (temporary name, rename) but without fsync: they are derived from the spools,
+/// which the media engine syncs when a stream closes and which stay until the recording is
+/// deleted, so a crash can cost at most a re-render, never audio. Blocking: runs on the
+/// worker pool. Failure: the render or write error, with the file named.
 Result<FinalizeOutcome> finalizeRecording(const FinalizeJob& job);
 
-/// Writes `content` to `path` atomically (temporary file in the same directory, fsync,
-/// rename). Failure names the path and the system error.
-Result<void> writeFileAtomically(const std::filesystem::path& path, std::string_view content);
+enum class Durability { Synced, Unsynced };
+
+/// Writes `content` to `path` atomically (temporary file in the same directory, fsync when
+/// Synced, rename). Failure names the path and the system error.
+Result<void> writeFileAtomically(const std::filesystem::path& path, std::string_view content,
+                                 Durability durability = Durability::Synced);
 
 }  // namespace siprecd::siprec

@@ -1,7 +1,6 @@
 #include "siprec/recording_session.hpp"
 
 #include <algorithm>
-#include <system_error>
 
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
@@ -119,15 +118,8 @@ bool RecordingSession::start(std::shared_ptr<sip::ServerTransaction> invite,
   current_offer_ = offer;
   negotiated_ = std::move(*negotiated);
 
-  std::error_code ignored;
-  std::filesystem::create_directories(directory(), ignored);
-  if (ignored) {
-    log::error(kComponent, "cannot create {}: {}", directory().string(), ignored.message());
-    respond(*pending_invite_, 500, "cannot create the session directory");
-    pending_invite_.reset();
-    state_ = SessionState::Done;
-    return false;
-  }
+  // The session directory is created off this thread, by the first spool write or by the
+  // renderer: file-system calls here would stall every call's signalling.
   persist("offered", "INVITE received");
 
   CallOffer call;
