@@ -58,10 +58,12 @@ class MediaEngine {
   [[nodiscard]] Result<void> start();
 
   /// Allocates an even RTP port from the range (RTCP = port + 1, also bound unless
-  /// rtcp_mux), binds it, creates the spool file (header written at once) and hands the
-  /// stream to the media thread. Fails, naming the cause, when the spec is invalid, the
-  /// range has no port free of cool-down, binding fails for another reason than a busy
-  /// port, or the spool cannot be created. Called from the SIP thread.
+  /// rtcp_mux), binds it, prepares the spool (its file and directory are created by the
+  /// media thread on the first write with records; creation errors are then counted as
+  /// spool_write_errors) and hands the stream to the media thread. Fails, naming the
+  /// cause, when the spec is invalid (e.g. a label over 65535 bytes), the range has no port
+  /// free of cool-down, or binding fails for another reason than a busy port. Called from
+  /// the SIP thread; no file-system call.
   [[nodiscard]] Result<StreamHandle> openStream(const StreamSpec& spec);
 
   /// Stops receiving on stream `id`, flushes the spool, closes the sockets (the port is

@@ -4,10 +4,10 @@
 #include <array>
 #include <cerrno>
 #include <cstring>
-#include <system_error>
 #include <utility>
 
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <sys/uio.h>
 #include <unistd.h>
 
@@ -27,47 +27,50 @@ Result<SpoolWriter> SpoolWriter::create(const std::filesystem::path& path,
                                         const SpoolHeader& header, std::size_t buffer_bytes) {
   auto encoded = encodeSpoolHeader(header);
   if (!encoded) {
-    return tl::unexpected(encoded.error());
+    return tl::unexpected(
+        Error{"spool " + path.string() + ": " + encoded.error().message, encoded.error().code});
   }
-  UniqueFd fd(::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0640));
-  if (!fd.valid()) {
-    return fail(errnoText("cannot create spool", path));
-  }
-  SpoolWriter writer(path, std::move(fd), 0, std::max<std::size_t>(buffer_bytes, 4096));
-  const std::array<std::span<const std::byte>, 1> parts = {std::span<const std::byte>(*encoded)};
-  if (!writer.writeAt(parts)) {
-    const std::string message = errnoText("cannot write spool header", path);
-    writer.fd_.reset();
-    std::error_code ignored;
-    std::filesystem::remove(path, ignored);
-    return fail(message);
-  }
-  return writer;
+  return SpoolWriter(path, std::move(*encoded), std::max<std::size_t>(buffer_bytes, 4096));
 }
 
-SpoolWriter::SpoolWriter(std::filesystem::path path, UniqueFd fd, std::size_t header_bytes,
+SpoolWriter::SpoolWriter(std::filesystem::path path, std::vector<std::byte> header,
                          std::size_t buffer_bytes)
-    : path_(std::move(path)), fd_(std::move(fd)), buffer_(buffer_bytes) {
-  stats_.bytes_written = header_bytes;
-}
+    : path_(std::move(path)),
+      directory_(path_.parent_path()),
+      header_(std::move(header)),
+      buffer_(buffer_bytes) {}
+
+SpoolWriter::SpoolWriter(SpoolWriter&& other) noexcept
+    : path_(std::move(other.path_)),
+      directory_(std::move(other.directory_)),
+      header_(std::move(other.header_)),
+      fd_(std::move(other.fd_)),
+      buffer_(std::move(other.buffer_)),
+      buffered_bytes_(std::exchange(other.buffered_bytes_, 0)),
+      buffered_records_(std::exchange(other.buffered_records_, 0)),
+      finished_(std::exchange(other.finished_, true)),
+      stats_(other.stats_) {}
 
 SpoolWriter& SpoolWriter::operator=(SpoolWriter&& other) noexcept {
   if (this != &other) {
-    if (fd_.valid()) {
+    if (buffered_records_ != 0 && !finished_) {
       flush();
     }
     path_ = std::move(other.path_);
+    directory_ = std::move(other.directory_);
+    header_ = std::move(other.header_);
     fd_ = std::move(other.fd_);
     buffer_ = std::move(other.buffer_);
     buffered_bytes_ = std::exchange(other.buffered_bytes_, 0);
     buffered_records_ = std::exchange(other.buffered_records_, 0);
+    finished_ = std::exchange(other.finished_, true);
     stats_ = other.stats_;
   }
   return *this;
 }
 
 SpoolWriter::~SpoolWriter() {
-  if (fd_.valid()) {
+  if (buffered_records_ != 0 && !finished_) {
     flush();
   }
 }
@@ -94,7 +97,7 @@ void SpoolWriter::append(const SpoolRecord& record) {
   }
   const std::array<std::span<const std::byte>, 3> parts = {
       std::span<const std::byte>(prefix), record.payload, std::span<const std::byte>(crc)};
-  if (writeAt(parts)) {
+  if (ensureFile() && writeAt(parts)) {
     ++stats_.records_written;
   } else {
     ++stats_.records_dropped;
@@ -107,7 +110,7 @@ void SpoolWriter::flush() {
   }
   const std::array<std::span<const std::byte>, 1> parts = {
       std::span<const std::byte>(buffer_).first(buffered_bytes_)};
-  if (writeAt(parts)) {
+  if (ensureFile() && writeAt(parts)) {
     stats_.records_written += buffered_records_;
   } else {
     stats_.records_dropped += buffered_records_;
@@ -118,20 +121,52 @@ void SpoolWriter::flush() {
 
 Result<void> SpoolWriter::finish() {
   flush();
+  finished_ = true;
   bool sync_failed = false;
   if (fd_.valid() && ::fdatasync(fd_.get()) != 0) {
     ++stats_.write_errors;
     sync_failed = true;
   }
+  const std::string sync_error = sync_failed ? errnoText("cannot fdatasync spool", path_) : "";
   fd_.reset();
   if (sync_failed) {
-    return fail(errnoText("cannot fdatasync spool", path_));
+    return fail(sync_error);
   }
   if (stats_.write_errors != 0) {
     return fail("spool " + path_.string() + " lost " + std::to_string(stats_.records_dropped) +
                 " records to " + std::to_string(stats_.write_errors) + " write errors");
   }
   return {};
+}
+
+bool SpoolWriter::ensureFile() {
+  if (fd_.valid()) {
+    return true;
+  }
+  // Most streams of a session share the directory: try the file first, and create the
+  // directory only when it is missing.
+  UniqueFd fd(::open(path_.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0640));
+  if (!fd.valid() && errno == ENOENT && !directory_.empty()) {
+    if (::mkdir(directory_.c_str(), 0750) != 0 && errno != EEXIST) {
+      ++stats_.write_errors;
+      return false;
+    }
+    fd.reset(::open(path_.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0640));
+  }
+  if (!fd.valid()) {
+    ++stats_.write_errors;
+    return false;
+  }
+  fd_ = std::move(fd);
+  stats_.bytes_written = 0;
+  const std::array<std::span<const std::byte>, 1> parts = {std::span<const std::byte>(header_)};
+  if (!writeAt(parts)) {
+    // Leave no headerless file behind, so that the next attempt can create it afresh.
+    fd_.reset();
+    ::unlink(path_.c_str());
+    return false;
+  }
+  return true;
 }
 
 bool SpoolWriter::writeAt(std::span<const std::span<const std::byte>> parts) {

@@ -21,7 +21,26 @@ Result<SpoolReader> SpoolReader::open(const std::filesystem::path& path) {
   if (!fd.valid()) {
     return fail("cannot open spool " + path.string() + ": " + std::strerror(errno));
   }
-  SpoolReader reader(path, std::move(fd));
+  return readHeader(SpoolReader(path, std::move(fd)));
+}
+
+Result<std::optional<SpoolReader>> SpoolReader::openIfPresent(const std::filesystem::path& path) {
+  media::UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  if (!fd.valid()) {
+    if (errno == ENOENT) {
+      return std::optional<SpoolReader>();
+    }
+    return fail("cannot open spool " + path.string() + ": " + std::strerror(errno));
+  }
+  auto reader = readHeader(SpoolReader(path, std::move(fd)));
+  if (!reader) {
+    return tl::unexpected(reader.error());
+  }
+  return std::optional<SpoolReader>(std::move(*reader));
+}
+
+Result<SpoolReader> SpoolReader::readHeader(SpoolReader reader) {
+  const std::filesystem::path& path = reader.path_;
   while (true) {
     const auto bytes = std::span<const std::byte>(reader.buffer_)
                            .subspan(reader.begin_, reader.end_bytes_ - reader.begin_);

@@ -30,6 +30,13 @@ class SpoolReader {
   /// inside its header (a crash right after creation) opens with no header and no records.
   [[nodiscard]] static Result<SpoolReader> open(const std::filesystem::path& path);
 
+  /// As open(), but a `path` that does not exist (ENOENT: the file or its directory is
+  /// missing) gives nullopt instead of an error: the spool writer creates the file only
+  /// when the stream's first packet is written, so a missing spool is a stream that
+  /// received no packet. Every other failure is an error as in open().
+  [[nodiscard]] static Result<std::optional<SpoolReader>> openIfPresent(
+      const std::filesystem::path& path);
+
   const std::optional<media::SpoolHeader>& header() const { return header_; }
 
   /// The next valid record, or nullopt at the end of the valid records (see end()). The
@@ -45,6 +52,9 @@ class SpoolReader {
 
  private:
   SpoolReader(std::filesystem::path path, media::UniqueFd fd);
+
+  /// Reads the header of the freshly opened file (see open()).
+  [[nodiscard]] static Result<SpoolReader> readHeader(SpoolReader reader);
 
   /// Reads more of the file after the unconsumed bytes, growing the buffer to `needed`.
   /// False at end of file or on error (end_ then says which).
@@ -83,7 +93,8 @@ struct SpoolContents {
   uint64_t valid_bytes = 0;
 };
 
-/// Reads every valid record of `path`; fails as SpoolReader::open does.
+/// Reads every valid record of `path`; fails as SpoolReader::open does (a missing file is
+/// an error here; see SpoolReader::openIfPresent).
 [[nodiscard]] Result<SpoolContents> readSpool(const std::filesystem::path& path);
 
 }  // namespace siprecd::recording

@@ -71,15 +71,18 @@ Result<Codec> codecFor(const std::string& name, std::size_t index) {
 
 /// Pass 1: reads the spool's records, keeping only placements and payload offsets.
 Result<StreamPlan> planStream(const RenderStream& stream, std::size_t index) {
-  auto reader = SpoolReader::open(stream.spool_path);
-  if (!reader) {
-    return tl::unexpected(reader.error());
+  auto opened = SpoolReader::openIfPresent(stream.spool_path);
+  if (!opened) {
+    return tl::unexpected(opened.error());
   }
   StreamPlan plan;
-  if (!reader->header()) {
-    return plan;  // ended inside its header: created, then nothing was received
+  if (!*opened || !(*opened)->header()) {
+    // Missing: the writer creates the spool with the first packet, so none was received.
+    // Ended inside its header: a crash right after the first write began.
+    return plan;
   }
-  const media::SpoolHeader& header = *reader->header();
+  SpoolReader& reader = **opened;
+  const media::SpoolHeader& header = *reader.header();
   plan.info.codec = header.codec_name;
   auto codec = codecFor(header.codec_name, index);
   if (!codec) {
@@ -95,7 +98,7 @@ Result<StreamPlan> planStream(const RenderStream& stream, std::size_t index) {
     return fail("cannot open spool " + stream.spool_path.string() + ": " + errnoText());
   }
   StreamTimeline timeline(header.clock_rate);
-  while (auto record = reader->next()) {
+  while (auto record = reader.next()) {
     if (record->kind != media::SpoolRecordKind::Rtp ||
         record->payload_type != header.payload_type || record->payload.empty() ||
         record->arrival_epoch_us < 0 || record->arrival_epoch_us >= kMaxArrivalUs) {
@@ -103,7 +106,7 @@ Result<StreamPlan> planStream(const RenderStream& stream, std::size_t index) {
     }
     Packet packet;
     packet.placement = timeline.place(record->ssrc, record->timestamp, record->arrival_epoch_us);
-    packet.payload_offset = reader->lastPayloadOffset();
+    packet.payload_offset = reader.lastPayloadOffset();
     packet.samples = static_cast<uint32_t>(record->payload.size());
     plan.packets.push_back(packet);
     const int64_t arrival_ms = floorDiv(record->arrival_epoch_us, kMicrosPerMilli);
@@ -113,7 +116,7 @@ Result<StreamPlan> planStream(const RenderStream& stream, std::size_t index) {
     }
     plan.info.last_packet_ms = arrival_ms;
   }
-  if (reader->end() == SpoolEnd::ReadError) {
+  if (reader.end() == SpoolEnd::ReadError) {
     return fail("cannot read spool " + stream.spool_path.string());
   }
   plan.info.packets = plan.packets.size();
@@ -210,8 +213,23 @@ Result<void> writeFrames(SNDFILE* file, std::vector<StreamPlan>& plans, int64_t 
   return {};
 }
 
+/// Best effort: a failure only weakens durability, the file itself is complete.
+void syncDirectory(const std::filesystem::path& directory) {
+  media::UniqueFd directory_fd(::open(directory.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  if (directory_fd.valid()) {
+    ::fsync(directory_fd.get());
+  }
+}
+
 Result<void> writeWavAtomically(const std::filesystem::path& output, bool sync_to_disk,
                                 std::vector<StreamPlan>& plans, int64_t total_samples) {
+  const std::filesystem::path directory =
+      output.has_parent_path() ? output.parent_path() : std::filesystem::path(".");
+  std::error_code error;
+  const bool created_directory = std::filesystem::create_directories(directory, error);
+  if (error) {
+    return fail("cannot create directory " + directory.string() + ": " + error.message());
+  }
   std::filesystem::path temp = output;
   temp += ".tmp-" + randomToken(8);
   media::UniqueFd fd(::open(temp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0640));
@@ -238,7 +256,6 @@ Result<void> writeWavAtomically(const std::filesystem::path& output, bool sync_t
     return fail("cannot fsync " + temp.string() + ": " + errnoText());
   }
   fd.reset();
-  std::error_code error;
   std::filesystem::rename(temp, output, error);
   if (error) {
     return fail("cannot rename WAV to " + output.string() + ": " + error.message());
@@ -247,11 +264,9 @@ Result<void> writeWavAtomically(const std::filesystem::path& output, bool sync_t
   if (!sync_to_disk) {
     return {};
   }
-  const std::filesystem::path directory =
-      output.has_parent_path() ? output.parent_path() : std::filesystem::path(".");
-  media::UniqueFd directory_fd(::open(directory.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
-  if (directory_fd.valid()) {
-    ::fsync(directory_fd.get());
+  syncDirectory(directory);
+  if (created_directory && directory.has_parent_path()) {
+    syncDirectory(directory.parent_path());  // makes the new directory's entry durable
   }
   return {};
 }

@@ -28,6 +28,7 @@ Result<std::shared_ptr<asio::ssl::context>> makeTlsContext(const TlsSettings& tl
                              asio::ssl::context::no_sslv3 | asio::ssl::context::single_dh_use,
                          error);
     SSL_CTX_set_min_proto_version(context->native_handle(), TLS1_2_VERSION);
+    SSL_CTX_set_options(context->native_handle(), SSL_OP_NO_RENEGOTIATION);
     if (server && (tls.certificate_file.empty() || tls.private_key_file.empty())) {
       return fail("tls: certificate_file and private_key_file are required for a tls listener");
     }
@@ -127,6 +128,8 @@ class SipStack::Impl final : public MessageSender, public TransportUser {
       }
       if (!opened) {
         closeTransports();
+        udp_.clear();
+        streams_.clear();
         return fail("listen " + toString(spec) + ": " + opened.error().message);
       }
     }

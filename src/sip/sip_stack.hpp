@@ -46,7 +46,10 @@ class TransactionLayer;
 /// siprecd's SIP transports (UDP, TCP, TLS; RFC 3261 §18) and transaction layer (§17,
 /// RFC 6026). Lives on one thread — the thread running `io`, which must be the thread of
 /// `loop` — and every method is called there (start() may also run before `io` runs).
-/// Callbacks to the Listener run on that thread. Borrowed: loop, io, listener outlive it.
+/// Callbacks to the Listener run on that thread; the TU may call stop() or sendRequest()
+/// from them but must not destroy the stack there. Borrowed: loop, io, listener outlive it.
+/// Nothing here throws on network input; failures are counted (stats()) and logged
+/// rate-limited (component "sip").
 class SipStack {
  public:
   /// The transaction user (the SIPREC session layer).

@@ -1,5 +1,6 @@
 #include "sip/transport_stream.hpp"
 
+#include <algorithm>
 #include <array>
 #include <deque>
 #include <system_error>
@@ -188,30 +189,47 @@ class StreamConnection : public std::enable_shared_from_this<StreamConnection> {
     writeFront();
   }
 
+  /// How long the connection may stay silent: the idle timeout once established, the
+  /// (shorter) establish timeout while connecting / handshaking; zero for no limit.
+  std::chrono::steady_clock::duration currentLimit() const {
+    using Duration = std::chrono::steady_clock::duration;
+    const auto& settings = transport_->settings();
+    if (established_) {
+      return settings.idle_timeout.count() > 0 ? Duration(settings.idle_timeout) : Duration::zero();
+    }
+    if (settings.idle_timeout.count() <= 0) {
+      return Duration(settings.establish_timeout);
+    }
+    return Duration(std::min(settings.idle_timeout, settings.establish_timeout));
+  }
+
   void armIdleTimer(std::chrono::steady_clock::duration delay) {
     idleTimer().expires_after(delay);
     idleTimer().async_wait([self = shared_from_this()](const std::error_code& error) {
       if (error || self->closed_) {
         return;
       }
-      const auto timeout = std::chrono::duration_cast<std::chrono::steady_clock::duration>(
-          self->transport_->settings().idle_timeout);
-      const auto idle_for = std::chrono::steady_clock::now() - self->last_activity_;
-      if (idle_for >= timeout) {
-        self->close();
+      const auto limit = self->currentLimit();
+      if (limit == std::chrono::steady_clock::duration::zero()) {
         return;
       }
-      self->armIdleTimer(timeout - idle_for);
+      const auto idle_for = std::chrono::steady_clock::now() - self->last_activity_;
+      if (idle_for < limit) {
+        self->armIdleTimer(limit - idle_for);
+      } else if (self->established_) {
+        self->close();
+      } else {
+        self->failToEstablish("timed out establishing the connection");
+      }
     });
   }
 
   void startIdleTimer() {
     touch();
-    if (transport_->settings().idle_timeout.count() <= 0) {
-      return;  // no idle limit configured
+    const auto limit = currentLimit();
+    if (limit != std::chrono::steady_clock::duration::zero()) {
+      armIdleTimer(limit);
     }
-    armIdleTimer(std::chrono::duration_cast<std::chrono::steady_clock::duration>(
-        transport_->settings().idle_timeout));
   }
 
   std::shared_ptr<StreamTransport> transport_;

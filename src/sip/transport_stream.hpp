@@ -25,7 +25,9 @@ struct ConnectionBudget {
 
 struct StreamSettings {
   ParseLimits limits;
-  std::chrono::seconds idle_timeout{300};          ///< 0: connections never time out
+  std::chrono::seconds idle_timeout{300};  ///< 0: established connections never time out
+  /// Connect + TLS handshake must finish within this (and within idle_timeout).
+  std::chrono::seconds establish_timeout{10};
   std::size_t max_queued_bytes = 4 * 1024 * 1024;  ///< unsent bytes before a slow peer is cut
 };
 

@@ -165,7 +165,8 @@ void RecordingSession::onDecision(bool record) {
     log::error(kComponent, "cannot open media: {}", applied.error().message);
     sip::Message response = sip::makeResponse(pending_invite_->request(), 503, local_tag_);
     response.addHeader("Retry-After", "5");
-    response.addHeader("Warning", fmt::format("399 siprecd \"{}\"", applied.error().message));
+    // The details (paths, ports) stay in our log; the SRC only learns it may retry.
+    response.addHeader("Warning", "399 siprecd \"no media resources available\"");
     pending_invite_->respond(response);
     pending_invite_.reset();
     end("media-error", false);

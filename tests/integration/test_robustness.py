@@ -241,8 +241,11 @@ def test_call_records_fine_while_garbage_arrives(siprecd, tones, tmp_path):
     result = {}
 
     def run_call():
-        result["call"] = sipp_call(srv.sip_port, [tones["440"], tones["1200"]],
-                                   tmp_path / "sipp", seconds=3.0)
+        try:
+            result["call"] = sipp_call(srv.sip_port, [tones["440"], tones["1200"]],
+                                       tmp_path / "sipp", seconds=3.0)
+        except BaseException as e:  # re-raised in the test thread below
+            result["error"] = e
 
     t = threading.Thread(target=run_call)
     t.start()
@@ -272,6 +275,8 @@ def test_call_records_fine_while_garbage_arrives(siprecd, tones, tmp_path):
         ua.send(bad.build_invite("v=0\r\nbroken\r\n", "application/sdp", siprec=False))
         time.sleep(0.1)
     t.join(30)
+    if "error" in result:
+        raise result["error"]
     res = result["call"]
     assert res.rc == 0, f"SIPp call failed during the garbage (rc {res.rc})\n{res.sipp.diagnostics()}\n{srv.log_tail()}"
     rec = srv.wait_recording(res.call_id)
@@ -284,15 +289,19 @@ def test_call_records_fine_while_garbage_arrives(siprecd, tones, tmp_path):
 
 
 def test_junk_on_rtp_port_does_not_break_recording(siprecd, tones):
-    """Non-RTP datagrams and RTP with a foreign payload type at a stream's port during the
-    call: the recording still carries the tone."""
+    """Non-RTP datagrams and RTP with a payload type that was not negotiated (96, random
+    SSRC) at a stream's port, before and during the call's media: they are not latched as
+    the stream's source and the recording still carries the tone."""
     srv = siprecd()
     ua = srv.ua("udp")
     call = PyCall(ua, srv.request_uri, [tones["440"], tones["1200"]])
     final = call.setup()
     assert final is not None and final.status == 200, f"INVITE got {final}"
-    sender = call.send_audio(2.0)
     j = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    j.sendto(b"not rtp at all", ("127.0.0.1", call.ports[0]))
+    j.sendto(b"\x80\x60" + os.urandom(170), ("127.0.0.1", call.ports[1]))  # PT 96 first
+    time.sleep(0.05)
+    sender = call.send_audio(2.0)
     for i in range(20):
         j.sendto(os.urandom(random.randint(1, 300)), ("127.0.0.1", call.ports[0]))
         j.sendto(b"\x80\x60" + os.urandom(170), ("127.0.0.1", call.ports[1]))  # PT 96
@@ -301,6 +310,9 @@ def test_junk_on_rtp_port_does_not_break_recording(siprecd, tones):
     assert call.hangup().status == 200
     rec = srv.wait_recording(call.call_id)
     check_wav(rec, 2, 2.0, [440.0, 1200.0])
+    got = rec.meta["streams"]
+    assert abs(got[0].get("packets", 0) - 100) <= 3 and abs(got[1].get("packets", 0) - 100) <= 3, \
+        f"genuine packets not all counted: {got}"
     j.close()
     ua.close()
 

@@ -1,5 +1,6 @@
 #include "media/media_engine.hpp"
 
+#include <fstream>
 #include <future>
 #include <thread>
 
@@ -226,14 +227,58 @@ TEST_F(MediaEngineTest, ReusesPortOnlyAfterCooldown) {
   EXPECT_EQ(again->port, first->port);
 }
 
-TEST_F(MediaEngineTest, SpoolFailureReturnsPortAtOnce) {
+TEST_F(MediaEngineTest, InvalidSpoolHeaderReturnsPortAtOnce) {
   startEngine(settingsWithPairs(1));
   StreamSpec broken = spec("g.spool");
-  broken.spool_path = dir_.path() / "missing-dir" / "g.spool";
+  broken.label = std::string(kSpoolMaxStringBytes + 1, 'x');
   const auto failed = engine_->openStream(broken);
   ASSERT_FALSE(failed);
-  EXPECT_NE(failed.error().message.find("missing-dir"), std::string::npos);
+  EXPECT_NE(failed.error().message.find("g.spool"), std::string::npos);
   EXPECT_TRUE(engine_->openStream(spec("g.spool")));
+}
+
+TEST_F(MediaEngineTest, OpensWithoutTouchingTheSpoolDirectory) {
+  startEngine(settingsWithPairs(1));
+  StreamSpec later = spec("j.spool");
+  later.spool_path = dir_.path() / "session" / "j.spool";
+  const auto handle = engine_->openStream(later);
+  ASSERT_TRUE(handle) << handle.error().message;
+  EXPECT_FALSE(std::filesystem::exists(later.spool_path.parent_path()));
+  const StreamStats stats = closeAndWait(handle->id);
+  EXPECT_EQ(stats.spool_write_errors, 0U);
+  EXPECT_FALSE(std::filesystem::exists(later.spool_path.parent_path()));  // no RTP, no file
+}
+
+TEST_F(MediaEngineTest, SpoolThatCannotBeCreatedCountsErrorsAndSparesOtherStreams) {
+  startEngine(settingsWithPairs(2));
+  const auto obstacle = dir_.path() / "not-a-dir";
+  { std::ofstream(obstacle) << "x"; }
+  StreamSpec broken = spec("k.spool");
+  broken.spool_path = obstacle / "k.spool";
+  const auto failing = engine_->openStream(broken);
+  const auto healthy = engine_->openStream(spec("l.spool"));
+  ASSERT_TRUE(failing) << failing.error().message;
+  ASSERT_TRUE(healthy);
+  Sender to_failing;
+  Sender to_healthy;
+  for (uint16_t seq = 0; seq < 3; ++seq) {
+    RtpFields fields;
+    fields.seq = seq;
+    to_failing.send(failing->port, makeRtp(fields, bytesOf({1})));
+    to_healthy.send(healthy->port, makeRtp(fields, bytesOf({2})));
+  }
+  ASSERT_TRUE(waitFor([&] { return engine_->stats().packets == 6; }));
+  const StreamStats failed_stats = closeAndWait(failing->id);
+  EXPECT_EQ(failed_stats.packets, 3U);
+  EXPECT_GE(failed_stats.spool_write_errors, 1U);
+  EXPECT_EQ(failed_stats.spool_records_dropped, 3U);
+  EXPECT_TRUE(waitFor([&] { return engine_->stats().spool_write_errors >= 1; }));
+  const StreamStats healthy_stats = closeAndWait(healthy->id);
+  EXPECT_EQ(healthy_stats.spool_write_errors, 0U);
+  EXPECT_EQ(healthy_stats.spool_records_dropped, 0U);
+  const auto records = spooled("l.spool");
+  ASSERT_EQ(records.size(), 3U);
+  EXPECT_EQ(records[2].payload[0], std::byte{2});
 }
 
 TEST_F(MediaEngineTest, RejectsInvalidSpec) {

@@ -2,6 +2,7 @@
 
 #include <csignal>
 #include <filesystem>
+#include <fstream>
 
 #include <gtest/gtest.h>
 #include <sys/resource.h>
@@ -39,17 +40,62 @@ std::vector<SpoolRecord> parseAll(SpoolParser& parser) {
   return records;
 }
 
-TEST(SpoolWriter, WritesHeaderAtCreation) {
+TEST(SpoolWriter, CreateTouchesNoFileAndFinishWithoutRecordsCreatesNothing) {
   TempDir dir;
-  const auto path = dir.path() / "s.spool";
+  const auto path = dir.path() / "session" / "s.spool";
   auto writer = SpoolWriter::create(path, header(), 4096);
   ASSERT_TRUE(writer) << writer.error().message;
+  EXPECT_FALSE(std::filesystem::exists(path.parent_path()));
+  writer->flush();
+  EXPECT_FALSE(std::filesystem::exists(path.parent_path()));
+  EXPECT_FALSE(writer->finished());
+  const auto finished = writer->finish();
+  EXPECT_TRUE(finished) << finished.error().message;
+  EXPECT_TRUE(writer->finished());
+  EXPECT_FALSE(std::filesystem::exists(path.parent_path()));
+  EXPECT_EQ(writer->stats().bytes_written, 0U);
+  EXPECT_EQ(writer->stats().write_errors, 0U);
+}
+
+TEST(SpoolWriter, FirstFlushCreatesDirectoryAndFileWithHeader) {
+  TempDir dir;
+  const auto path = dir.path() / "session" / "s.spool";
+  auto writer = SpoolWriter::create(path, header(), 4096);
+  ASSERT_TRUE(writer);
+  const std::vector<std::byte> payload(160, std::byte{0x42});
+  writer->append(recordWith(7, payload));
+  EXPECT_FALSE(std::filesystem::exists(path));
+  writer->flush();
+  ASSERT_TRUE(std::filesystem::is_directory(path.parent_path()));
+  ASSERT_TRUE(std::filesystem::is_regular_file(path));
+  EXPECT_EQ(std::filesystem::status(path).permissions() & std::filesystem::perms::all,
+            std::filesystem::perms::owner_read | std::filesystem::perms::owner_write |
+                std::filesystem::perms::group_read);
   const auto bytes = readFile(path);
+  EXPECT_EQ(writer->stats().bytes_written, bytes.size());
   SpoolParser parser(bytes);
   ASSERT_TRUE(parser.header());
   EXPECT_EQ(*parser.header(), header());
-  EXPECT_FALSE(parser.next());
+  const auto records = parseAll(parser);
+  ASSERT_EQ(records.size(), 1U);
+  EXPECT_EQ(records[0].seq, SeqNum(7));
   EXPECT_EQ(parser.endStatus(), SpoolDecodeStatus::Ok);
+  EXPECT_TRUE(writer->finish());
+}
+
+TEST(SpoolWriter, LargeDirectRecordCreatesTheFile) {
+  TempDir dir;
+  const auto path = dir.path() / "s.spool";
+  auto writer = SpoolWriter::create(path, header(), 4096);
+  ASSERT_TRUE(writer);
+  const std::vector<std::byte> large(10000, std::byte{3});
+  writer->append(recordWith(1, large));
+  const auto bytes = readFile(path);
+  SpoolParser parser(bytes);
+  ASSERT_TRUE(parser.header());
+  const auto records = parseAll(parser);
+  ASSERT_EQ(records.size(), 1U);
+  EXPECT_EQ(records[0].payload.size(), large.size());
 }
 
 TEST(SpoolWriter, RoundTripsRecordsThroughBufferAndFlushes) {
@@ -111,11 +157,7 @@ TEST(SpoolWriter, FlushMakesBufferedRecordsVisible) {
   ASSERT_TRUE(writer);
   const std::vector<std::byte> payload(160);
   writer->append(recordWith(1, payload));
-  {
-    const auto bytes = readFile(path);
-    SpoolParser parser(bytes);
-    EXPECT_FALSE(parser.next());
-  }
+  EXPECT_FALSE(std::filesystem::exists(path));
   writer->flush();
   const auto bytes = readFile(path);
   SpoolParser parser(bytes);
@@ -155,14 +197,91 @@ TEST(SpoolWriter, EveryTruncationLeavesAReadablePrefix) {
   }
 }
 
-TEST(SpoolWriter, RefusesExistingFileAndMissingDirectory) {
+TEST(SpoolWriter, CreateFailsOnlyOnAnInvalidHeader) {
+  TempDir dir;
+  SpoolHeader bad = header();
+  bad.label = std::string(kSpoolMaxStringBytes + 1, 'x');
+  const auto path = dir.path() / "s.spool";
+  const auto refused = SpoolWriter::create(path, bad, 4096);
+  ASSERT_FALSE(refused);
+  EXPECT_NE(refused.error().message.find(path.string()), std::string::npos);
+  // A path whose directory is missing (or whose file exists) is accepted: files come later.
+  EXPECT_TRUE(SpoolWriter::create(dir.path() / "a" / "b" / "s.spool", header(), 4096));
+}
+
+TEST(SpoolWriter, NeverOverwritesAnExistingFile) {
   TempDir dir;
   const auto path = dir.path() / "s.spool";
-  ASSERT_TRUE(SpoolWriter::create(path, header(), 4096));
-  const auto again = SpoolWriter::create(path, header(), 4096);
-  ASSERT_FALSE(again);
-  EXPECT_NE(again.error().message.find(path.string()), std::string::npos);
-  EXPECT_FALSE(SpoolWriter::create(dir.path() / "missing" / "s.spool", header(), 4096));
+  auto first = SpoolWriter::create(path, header(), 4096);
+  auto second = SpoolWriter::create(path, header(), 4096);
+  ASSERT_TRUE(first);
+  ASSERT_TRUE(second);
+  const std::vector<std::byte> payload(20, std::byte{1});
+  first->append(recordWith(1, payload));
+  first->flush();
+  const auto before = readFile(path);
+  second->append(recordWith(2, payload));
+  second->flush();
+  EXPECT_EQ(second->stats().write_errors, 1U);
+  EXPECT_EQ(second->stats().records_dropped, 1U);
+  EXPECT_EQ(readFile(path), before);
+  const auto finished = second->finish();
+  ASSERT_FALSE(finished);
+  EXPECT_NE(finished.error().message.find(path.string()), std::string::npos);
+  EXPECT_TRUE(first->finish());
+}
+
+TEST(SpoolWriter, CreationFailureDropsRecordsAndALaterFlushRetries) {
+  TempDir dir;
+  const auto obstacle = dir.path() / "session";
+  { std::ofstream(obstacle) << "a regular file where the directory should be"; }
+  const auto path = obstacle / "s.spool";
+  auto writer = SpoolWriter::create(path, header(), 4096);
+  ASSERT_TRUE(writer);
+  const std::vector<std::byte> payload(160, std::byte{0x11});
+  writer->append(recordWith(1, payload));
+  writer->append(recordWith(2, payload));
+  writer->flush();
+  EXPECT_EQ(writer->stats().write_errors, 1U);
+  EXPECT_EQ(writer->stats().records_dropped, 2U);
+  EXPECT_EQ(writer->stats().records_written, 0U);
+  EXPECT_EQ(writer->stats().bytes_written, 0U);
+
+  std::filesystem::remove(obstacle);
+  writer->append(recordWith(3, payload));
+  writer->flush();
+  EXPECT_EQ(writer->stats().write_errors, 1U);
+  EXPECT_EQ(writer->stats().records_written, 1U);
+  EXPECT_FALSE(writer->finish());  // reports the earlier loss
+  const auto bytes = readFile(path);
+  SpoolParser parser(bytes);
+  ASSERT_TRUE(parser.header());
+  const auto records = parseAll(parser);
+  ASSERT_EQ(records.size(), 1U);
+  EXPECT_EQ(records[0].seq, SeqNum(3));
+  EXPECT_EQ(parser.endStatus(), SpoolDecodeStatus::Ok);
+}
+
+TEST(SpoolWriter, DestructionWritesBufferedRecordsOnlyWhenThereAreSome) {
+  TempDir dir;
+  const auto empty_path = dir.path() / "empty.spool";
+  const auto full_path = dir.path() / "full.spool";
+  {
+    auto empty = SpoolWriter::create(empty_path, header(), 4096);
+    auto full = SpoolWriter::create(full_path, header(), 4096);
+    ASSERT_TRUE(empty);
+    ASSERT_TRUE(full);
+    full->append(recordWith(5, std::vector<std::byte>(10)));
+    SpoolWriter moved = std::move(*full);  // the moved-from writer must not write
+    EXPECT_TRUE(full->finished());
+    EXPECT_FALSE(moved.finished());
+  }
+  EXPECT_FALSE(std::filesystem::exists(empty_path));
+  const auto bytes = readFile(full_path);
+  SpoolParser parser(bytes);
+  const auto records = parseAll(parser);
+  ASSERT_EQ(records.size(), 1U);
+  EXPECT_EQ(records[0].seq, SeqNum(5));
 }
 
 /// Lowers the soft file-size limit so that writes fail with EFBIG, as on a full disk.

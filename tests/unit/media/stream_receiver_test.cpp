@@ -123,6 +123,7 @@ TEST_F(StreamReceiverTest, MuxedRtcpIsCountedNotSpooled) {
   EXPECT_EQ(stats.packets, 0U);
   EXPECT_FALSE(receiver_->latchedSource());
   EXPECT_TRUE(spooled().empty());
+  EXPECT_FALSE(std::filesystem::exists(path_));  // no RTP, no spool file
 }
 
 }  // namespace

@@ -4,6 +4,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <filesystem>
+#include <fstream>
 #include <numbers>
 #include <optional>
 #include <string>
@@ -62,11 +63,27 @@ class SpoolBuilder {
     return *this;
   }
 
+  /// Finishes the writer; with no record added no file is created (see SpoolWriter).
   void finish() { (void)writer_->finish(); }
 
  private:
   std::optional<media::SpoolWriter> writer_;
 };
+
+/// Writes a spool holding only its header, as left by a crash between the writer's header
+/// write and its first records.
+inline void writeHeaderOnlySpool(const std::filesystem::path& path, const std::string& codec,
+                                 uint8_t payload_type) {
+  media::SpoolHeader header;
+  header.recording_id = "rec";
+  header.codec_name = codec;
+  header.clock_rate = 8000;
+  header.payload_type = payload_type;
+  const auto encoded = media::encodeSpoolHeader(header);
+  std::ofstream out(path, std::ios::binary | std::ios::trunc);
+  out.write(reinterpret_cast<const char*>(encoded->data()),
+            static_cast<std::streamsize>(encoded->size()));
+}
 
 enum class Law { Mu, A };
 

@@ -152,5 +152,33 @@ TEST(SpoolReader, FailsOnMissingFileOrForeignContent) {
   EXPECT_FALSE(readSpool(foreign));
 }
 
+TEST(SpoolReader, OpenIfPresentTellsMissingFromUnreadable) {
+  TempDir dir;
+  const auto missing = SpoolReader::openIfPresent(dir.path() / "nope.spool");
+  ASSERT_TRUE(missing) << missing.error().message;
+  EXPECT_FALSE(*missing);
+  const auto missing_directory = SpoolReader::openIfPresent(dir.path() / "no-dir" / "s.spool");
+  ASSERT_TRUE(missing_directory);
+  EXPECT_FALSE(*missing_directory);
+
+  const auto path = dir.path() / "s.spool";
+  SpoolBuilder(path, "PCMU", 0).add(1000, 1, 160, 7, 0, payloadFor(1, 160)).finish();
+  auto present = SpoolReader::openIfPresent(path);
+  ASSERT_TRUE(present);
+  ASSERT_TRUE(*present);
+  ASSERT_TRUE((*present)->header());
+  EXPECT_EQ((*present)->header()->codec_name, "PCMU");
+  const auto record = (*present)->next();
+  ASSERT_TRUE(record);
+  EXPECT_EQ(record->seq, media::SeqNum(1));
+
+  const auto foreign = dir.path() / "foreign.spool";
+  writeBytes(foreign, std::vector<char>(64, 'R'), 64);
+  EXPECT_FALSE(SpoolReader::openIfPresent(foreign));
+  const auto under_file = SpoolReader::openIfPresent(path / "child.spool");
+  ASSERT_FALSE(under_file);  // ENOTDIR is an error, not "missing"
+  EXPECT_NE(under_file.error().message.find("child.spool"), std::string::npos);
+}
+
 }  // namespace
 }  // namespace siprecd::recording

@@ -153,7 +153,7 @@ TEST_F(WavRendererTest, PacketsBeforeSessionStartAreCut) {
 
 TEST_F(WavRendererTest, EmptyAndHeaderlessSpoolsGiveSilentChannels) {
   writeTone(spool("a"), Law::Mu, 1000, kT0Us, 10, 0);
-  SpoolBuilder(spool("empty"), "PCMA", 8).finish();
+  testing::writeHeaderOnlySpool(spool("empty"), "PCMA", 8);
   std::ofstream(spool("headerless"), std::ios::binary).put('S');  // torn at creation
   const auto result =
       renderWav({{{spool("a")}, {spool("empty")}, {spool("headerless")}}, output(), std::nullopt});
@@ -173,7 +173,7 @@ TEST_F(WavRendererTest, EmptyAndHeaderlessSpoolsGiveSilentChannels) {
 }
 
 TEST_F(WavRendererTest, NothingReceivedGivesEmptyWav) {
-  SpoolBuilder(spool("empty"), "PCMU", 0).finish();
+  SpoolBuilder(spool("empty"), "PCMU", 0).finish();  // creates no file: nothing was written
   const auto result = renderWav({{{spool("empty")}}, output(), kT0Ms});
   ASSERT_TRUE(result) << result.error().message;
   EXPECT_EQ(result->start_epoch_ms, kT0Ms);
@@ -247,13 +247,69 @@ TEST_F(WavRendererTest, RejectsUnsupportedCodecAndLeavesNothing) {
   EXPECT_FALSE(std::filesystem::exists(output()));
 }
 
-TEST_F(WavRendererTest, RejectsEmptyRequestAndMissingSpoolAndBadOutputDir) {
-  EXPECT_FALSE(renderWav({{}, output(), std::nullopt}));
-  const auto missing = renderWav({{{spool("missing")}}, output(), std::nullopt});
-  ASSERT_FALSE(missing);
-  EXPECT_NE(missing.error().message.find("missing"), std::string::npos);
+TEST_F(WavRendererTest, MissingSpoolIsASilentChannelOfTheSessionLength) {
   writeTone(spool("a"), Law::Mu, 1000, kT0Us, 10, 0);
-  EXPECT_FALSE(renderWav({{{spool("a")}}, dir_.path() / "no-dir" / "out.wav", std::nullopt}));
+  // Never created: the stream received no packet (and neither did any other stream of the
+  // session that would have created the directory).
+  const auto never_written = dir_.path() / "session" / "b.spool";
+  const auto result =
+      renderWav({{{spool("a")}, {never_written}}, output(), std::nullopt, kT0Ms + 500});
+  ASSERT_TRUE(result) << result.error().message;
+  EXPECT_EQ(result->channels, 2U);
+  EXPECT_EQ(result->duration_ms, 500);
+  ASSERT_EQ(result->streams.size(), 2U);
+  EXPECT_EQ(result->streams[1].codec, "");
+  EXPECT_EQ(result->streams[1].packets, 0U);
+  EXPECT_FALSE(result->streams[1].first_packet_ms);
+  const auto wav = readWav(output());
+  ASSERT_TRUE(wav);
+  ASSERT_EQ(wav->frameCount(), 4000U);
+  EXPECT_GT(wav->energy(0, 0, 1600), 1e7);
+  EXPECT_TRUE(wav->silent(1, 0, 4000));
+  EXPECT_FALSE(std::filesystem::exists(never_written.parent_path()));
+}
+
+TEST_F(WavRendererTest, OnlyMissingSpoolsGiveASilentFileUntilTheSessionEnd) {
+  const auto result = renderWav({{{spool("x")}, {spool("y")}}, output(), kT0Ms, kT0Ms + 250});
+  ASSERT_TRUE(result) << result.error().message;
+  EXPECT_EQ(result->start_epoch_ms, kT0Ms);
+  EXPECT_EQ(result->duration_ms, 250);
+  const auto wav = readWav(output());
+  ASSERT_TRUE(wav);
+  ASSERT_EQ(wav->frameCount(), 2000U);
+  EXPECT_TRUE(wav->silent(0, 0, 2000));
+  EXPECT_TRUE(wav->silent(1, 0, 2000));
+}
+
+TEST_F(WavRendererTest, CreatesTheMissingOutputDirectory) {
+  writeTone(spool("a"), Law::Mu, 1000, kT0Us, 10, 0);
+  const auto nested = dir_.path() / "recordings" / "rec-1" / "out.wav";
+  const auto result = renderWav({{{spool("a")}}, nested, std::nullopt});
+  ASSERT_TRUE(result) << result.error().message;
+  const auto wav = readWav(nested);
+  ASSERT_TRUE(wav);
+  EXPECT_EQ(wav->frameCount(), 1600U);
+  for (const auto& entry : std::filesystem::directory_iterator(nested.parent_path())) {
+    EXPECT_EQ(entry.path().filename(), "out.wav");
+  }
+}
+
+TEST_F(WavRendererTest, RejectsEmptyRequestUnreadableSpoolAndUnwritableOutput) {
+  EXPECT_FALSE(renderWav({{}, output(), std::nullopt}));
+  writeTone(spool("a"), Law::Mu, 1000, kT0Us, 10, 0);
+  // A spool that exists but cannot be read (a directory: read(2) fails with EISDIR).
+  std::filesystem::create_directory(spool("dir.spool"));
+  const auto unreadable = renderWav({{{spool("a")}, {spool("dir.spool")}}, output(), std::nullopt});
+  ASSERT_FALSE(unreadable);
+  EXPECT_NE(unreadable.error().message.find("dir.spool"), std::string::npos);
+  // Open fails for another reason than "does not exist" (a path component is a file).
+  const auto not_a_dir = renderWav({{{spool("a") / "b.spool"}}, output(), std::nullopt});
+  ASSERT_FALSE(not_a_dir);
+  EXPECT_NE(not_a_dir.error().message.find("b.spool"), std::string::npos);
+  EXPECT_FALSE(std::filesystem::exists(output()));
+  // The output's directory cannot be created under a regular file.
+  const auto blocked = renderWav({{{spool("a")}}, spool("a") / "out.wav", std::nullopt});
+  ASSERT_FALSE(blocked);
 }
 
 }  // namespace
