@@ -121,10 +121,14 @@ Result<StreamHandle> MediaEngine::openStream(const StreamSpec& spec) {
     return tl::unexpected(writer.error());
   }
 
+  std::vector<uint8_t> latch_payload_types{spec.payload_type};
+  if (spec.telephone_event_pt) {
+    latch_payload_types.push_back(*spec.telephone_event_pt);
+  }
   const uint64_t id = next_stream_id_.fetch_add(1);
   worker_->addStream(std::make_unique<WorkerStream>(
       WorkerStream{id, port, std::move(sockets->rtp), std::move(sockets->rtcp),
-                   StreamReceiver(std::move(*writer))}));
+                   StreamReceiver(std::move(*writer), std::move(latch_payload_types))}));
   return StreamHandle{id, port};
 }
 

@@ -1,11 +1,14 @@
 #include "media/stream_receiver.hpp"
 
+#include <algorithm>
+
 #include "media/rtcp_packet.hpp"
 #include "media/rtp_packet.hpp"
 
 namespace siprecd::media {
 
-StreamReceiver::StreamReceiver(SpoolWriter writer) : writer_(std::move(writer)) {}
+StreamReceiver::StreamReceiver(SpoolWriter writer, std::vector<uint8_t> latch_payload_types)
+    : writer_(std::move(writer)), latch_payload_types_(std::move(latch_payload_types)) {}
 
 StreamReceiver::Outcome StreamReceiver::onRtpDatagram(std::span<const std::byte> datagram,
                                                       const UdpEndpoint& source,
@@ -19,6 +22,12 @@ StreamReceiver::Outcome StreamReceiver::onRtpDatagram(std::span<const std::byte>
     return Outcome::Malformed;
   }
   if (!latched_source_) {
+    if (!latch_payload_types_.empty() &&
+        std::find(latch_payload_types_.begin(), latch_payload_types_.end(),
+                  packet->payloadType()) == latch_payload_types_.end()) {
+      ++stats_.dropped_foreign_source;
+      return Outcome::ForeignSource;
+    }
     latched_source_ = source;
   } else if (*latched_source_ != source) {
     ++stats_.dropped_foreign_source;

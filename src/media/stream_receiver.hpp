@@ -5,6 +5,7 @@
 #include <filesystem>
 #include <optional>
 #include <span>
+#include <vector>
 
 #include "media/spool_writer.hpp"
 #include "media/stream_stats.hpp"
@@ -20,11 +21,16 @@ class StreamReceiver {
   /// How a datagram was handled (the caller adds it to its thread's totals).
   enum class Outcome { Accepted, ForeignSource, Rtcp, Malformed };
 
-  explicit StreamReceiver(SpoolWriter writer);
+  /// `latch_payload_types`: the payload types negotiated for the stream (codec and
+  /// telephone-event); only a packet of one of them may latch the source. Empty: any.
+  explicit StreamReceiver(SpoolWriter writer, std::vector<uint8_t> latch_payload_types = {});
 
   /// A datagram received on the RTP port at `arrival_epoch_us`. RTCP multiplexed on the
-  /// port (RFC 5761 §4) is counted, not spooled. The first valid RTP packet latches its
-  /// source; valid RTP from any other source is counted and dropped.
+  /// port (RFC 5761 §4) is counted, not spooled. The first valid RTP packet of a negotiated
+  /// payload type latches its source (stray or hostile packets of other types cannot steal
+  /// the stream; they are counted as foreign); after that the source alone decides, so a
+  /// codec change by re-INVITE keeps flowing. Valid RTP from any other source is counted
+  /// and dropped.
   Outcome onRtpDatagram(std::span<const std::byte> datagram, const UdpEndpoint& source,
                         int64_t arrival_epoch_us);
   /// A datagram received on the RTCP port: counted (valid framing) or malformed.
@@ -50,6 +56,7 @@ class StreamReceiver {
   SpoolWriter writer_;
   StreamStats stats_;
   std::optional<UdpEndpoint> latched_source_;
+  std::vector<uint8_t> latch_payload_types_;
   uint64_t reported_write_errors_ = 0;
 };
 

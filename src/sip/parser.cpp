@@ -512,7 +512,9 @@ std::optional<Message> salvageRequestForErrorResponse(std::string_view bytes) {
     headers.push_back(Header{std::string(name), std::string(value)});
     last_wanted = true;
   }
-  if (!std::all_of(seen.begin(), seen.end(), [](bool b) { return b; })) {
+  // Only the Via is indispensable: it says where the 400 goes (RFC 3261 §18.2.2). A request
+  // that lacks From, Call-ID, ... is answered with what it has, so the sender learns why.
+  if (!seen[0]) {
     return std::nullopt;
   }
   return request;

@@ -41,8 +41,9 @@ Result<std::vector<Header>> parseHeaderFields(std::string_view section, std::siz
                                               std::size_t max_field_bytes);
 
 /// Extracts, leniently, the header fields needed to answer a message the strict parser
-/// refused (Via, From, To, Call-ID, CSeq, and the start line). nullopt when the bytes are
-/// not recognisably a SIP request (then the input is dropped, not answered).
+/// refused (Via, From, To, Call-ID, CSeq, and the start line; whichever are present). nullopt
+/// when the bytes are not recognisably a SIP request or carry no Via to answer along (then
+/// the input is dropped, not answered).
 std::optional<Message> salvageRequestForErrorResponse(std::string_view bytes);
 
 /// Splits a TCP/TLS byte stream into messages by Content-Length (mandatory on streams,

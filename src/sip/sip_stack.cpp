@@ -249,15 +249,26 @@ class SipStack::Impl final : public MessageSender, public TransportUser {
     }
     auto parsed = parseMessage(bytes, Framing::Datagram, settings_.limits);
     if (!parsed) {
-      ++parse_errors_;
-      log::limited(bad_input_log_, log::Level::Warn, "sip", "unparsable datagram from {}: {}",
-                   hostPort(source.remote_address, source.remote_port), parsed.error().message);
-      if (auto salvaged = salvageRequestForErrorResponse(bytes)) {
-        layer_.rejectMalformedRequest(std::move(*salvaged), source, parsed.error().message);
-      }
+      transportRefusedMessage(bytes, parsed.error(), source);
       return;
     }
     dispatch(std::move(*parsed), source);
+  }
+
+  /// A message the parser refused: counted, logged rate-limited, answered with 400 when
+  /// enough of it is readable to route a response (RFC 3261 §8.2 / RFC 4475 §3.1.2).
+  void transportRefusedMessage(std::string_view bytes, const Error& error,
+                               const PeerAddress& source) override {
+    if (stopped_) {
+      return;
+    }
+    ++parse_errors_;
+    log::limited(bad_input_log_, log::Level::Warn, "sip", "unparsable {} message from {}: {}",
+                 toString(source.transport), hostPort(source.remote_address, source.remote_port),
+                 error.message);
+    if (auto salvaged = salvageRequestForErrorResponse(bytes)) {
+      layer_.rejectMalformedRequest(std::move(*salvaged), source, error.message);
+    }
   }
 
   void transportMessage(Message message, const PeerAddress& source) override {

@@ -93,8 +93,16 @@ class TransportUser {
   virtual void transportDatagram(std::string_view bytes, const PeerAddress& source) = 0;
   /// A message framed and parsed from a TCP/TLS stream.
   virtual void transportMessage(Message message, const PeerAddress& source) = 0;
-  /// A TCP/TLS stream could not be framed or parsed; the connection is being closed.
+  /// A TCP/TLS stream could not be framed; the connection is being closed.
   virtual void transportStreamError(const Error& error, const PeerAddress& source) = 0;
+  /// A message on a TCP/TLS stream was framed but refused by the parser (`bytes` are the
+  /// refused message); the stream goes on. Default: ignored.
+  virtual void transportRefusedMessage(std::string_view bytes, const Error& error,
+                                       const PeerAddress& source) {
+    (void)bytes;
+    (void)error;
+    (void)source;
+  }
 };
 
 }  // namespace siprecd::sip

@@ -149,6 +149,12 @@ class StreamConnection : public std::enable_shared_from_this<StreamConnection> {
         break;
       }
       if (!*next) {
+        if (!framer_.broken()) {
+          // Framed by Content-Length but refused: answer it, keep the connection.
+          transport_->user().transportRefusedMessage(framer_.failedMessageBytes(), next->error(),
+                                                     peer_);
+          continue;
+        }
         transport_->user().transportStreamError(next->error(), peer_);
         close();  // a stream cannot be resynchronised (RFC 3261 §18.3)
         return;

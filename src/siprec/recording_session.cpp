@@ -60,7 +60,7 @@ nlohmann::json streamsJson(const std::vector<RecordedStream>& streams) {
                             {"label", stream.label},
                             {"codec", stream.negotiated.codec_name},
                             {"payloadType", stream.negotiated.payload_type},
-                            {"port", stream.handle ? stream.handle->port : 0}};
+                            {"port", stream.port}};
     if (stream.stats) {
       entry["packets"] = stream.stats->packets;
       entry["bytes"] = stream.stats->bytes;
@@ -242,6 +242,7 @@ Result<void> RecordingSession::applyOffer(const sdp::SessionDescription& offer) 
                   503);
     }
     stream.handle = *handle;
+    stream.port = handle->port;
     streams_.push_back(std::move(stream));
     ++streams_open_;
   }

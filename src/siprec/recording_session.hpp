@@ -35,6 +35,7 @@ struct RecordedStream {
   std::string label;
   sdp::NegotiatedStream negotiated;
   std::filesystem::path spool_path;
+  uint16_t port = 0;                          ///< our RTP port, kept after close
   std::optional<media::StreamHandle> handle;  ///< set while open
   std::optional<media::StreamStats> stats;    ///< set once closed
 };

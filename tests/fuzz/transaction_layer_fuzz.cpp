@@ -19,18 +19,6 @@
 #include "sip/response_builder.hpp"
 #include "sip/transaction_layer.hpp"
 
-// The fuzz targets link only the asio-free siprecd_sip_syntax; the transaction layer is
-// asio-free too but lives in siprecd_sip, so its sources are compiled into this target.
-// (Once tests/fuzz/CMakeLists.txt links siprecd_sip, these includes can go.)
-#include "sip/message_helpers.cpp"
-#include "sip/response_builder.cpp"
-#include "sip/transaction_client.cpp"
-#include "sip/transaction_client_fsm.cpp"
-#include "sip/transaction_layer.cpp"
-#include "sip/transaction_server.cpp"
-#include "sip/transaction_server_fsm.cpp"
-#include "sip/transport.cpp"
-
 namespace {
 
 using namespace siprecd;

@@ -128,3 +128,36 @@ TEST_F(StreamReceiverTest, MuxedRtcpIsCountedNotSpooled) {
 
 }  // namespace
 }  // namespace siprecd::media
+
+namespace siprecd::media {
+namespace {
+
+TEST(StreamReceiverLatch, OnlyANegotiatedPayloadTypeLatchesTheSource) {
+  testing::TempDir dir;
+  SpoolHeader header;
+  header.codec_name = "PCMU";
+  header.clock_rate = 8000;
+  StreamReceiver receiver(*SpoolWriter::create(dir.path() / "l.spool", header, 4096), {0, 101});
+  const UdpEndpoint stray = endpoint("192.0.2.66", 9999);
+  const UdpEndpoint sender = endpoint("192.0.2.10", 4000);
+  testing::RtpFields dynamic;
+  dynamic.payload_type = 96;
+  EXPECT_EQ(receiver.onRtpDatagram(makeRtp(dynamic, bytesOf({1, 2})), stray, 1),
+            StreamReceiver::Outcome::ForeignSource);
+  EXPECT_FALSE(receiver.latchedSource().has_value());
+  testing::RtpFields pcmu;
+  pcmu.payload_type = 0;
+  EXPECT_EQ(receiver.onRtpDatagram(makeRtp(pcmu, bytesOf({1, 2})), sender, 2),
+            StreamReceiver::Outcome::Accepted);
+  EXPECT_EQ(receiver.onRtpDatagram(makeRtp(pcmu, bytesOf({1, 2})), stray, 3),
+            StreamReceiver::Outcome::ForeignSource);
+  // Once latched, the source decides: a codec change by re-INVITE keeps flowing.
+  testing::RtpFields pcma;
+  pcma.payload_type = 8;
+  EXPECT_EQ(receiver.onRtpDatagram(makeRtp(pcma, bytesOf({1, 2})), sender, 4),
+            StreamReceiver::Outcome::Accepted);
+  EXPECT_EQ(receiver.stats().dropped_foreign_source, 2u);
+}
+
+}  // namespace
+}  // namespace siprecd::media

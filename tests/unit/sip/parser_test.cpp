@@ -534,11 +534,21 @@ TEST(SalvageRequest, KeepsEveryViaWithFoldingAndCompactNames) {
   EXPECT_EQ(salvaged->header("Call-ID"), "id");
 }
 
+TEST(SalvageRequest, AnswersRequestsMissingHeadersOtherThanVia) {
+  // RFC 4475 §3.1.2.18: no Call-ID, From or To; ideally answered with 400.
+  auto salvaged = salvageRequestForErrorResponse(readFile(kDataDir / "torture/invalid/insuf.sip"));
+  ASSERT_TRUE(salvaged.has_value());
+  EXPECT_EQ(salvaged->headerValues("Via").size(), 1u);
+  EXPECT_EQ(salvaged->header("CSeq"), "193942 INVITE");
+  EXPECT_FALSE(salvaged->hasHeader("Call-ID"));
+  EXPECT_FALSE(
+      salvageRequestForErrorResponse("OPTIONS sip:a@b SIP/2.0\r\nCSeq: 1 OPTIONS\r\n\r\n"));
+}
+
 TEST(SalvageRequest, DropsGarbageResponsesAndIncompleteRequests) {
   EXPECT_FALSE(salvageRequestForErrorResponse(""));
   EXPECT_FALSE(salvageRequestForErrorResponse("\x16\x03\x01\x02\x00garbage\r\n\r\n"));
   EXPECT_FALSE(salvageRequestForErrorResponse(readFile(kDataDir / "torture/invalid/bigcode.sip")));
-  EXPECT_FALSE(salvageRequestForErrorResponse(readFile(kDataDir / "torture/invalid/insuf.sip")));
   EXPECT_FALSE(salvageRequestForErrorResponse("GET / HTTP/1.1\r\nHost: x\r\n\r\n"));
 }
 
