@@ -1,6 +1,7 @@
 #include "app/config.hpp"
 
 #include <fstream>
+#include <ostream>
 #include <string>
 #include <vector>
 
@@ -204,6 +205,9 @@ struct InvalidCase {
   std::string yaml;
   std::string expected;  // substring of the error
 };
+
+// Readable test names in CTest output: the YAML, not the object's bytes.
+void PrintTo(const InvalidCase& invalid, std::ostream* out) { *out << invalid.yaml; }
 
 class ConfigValidation : public testing::TestWithParam<InvalidCase> {};
 
