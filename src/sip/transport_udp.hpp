@@ -48,7 +48,6 @@ class UdpTransport : public std::enable_shared_from_this<UdpTransport> {
   void waitReadable();
   void drain();
 
-  asio::io_context& io_;
   TransportUser& user_;
   asio::ip::udp::socket socket_;
   ListenSpec bound_;
