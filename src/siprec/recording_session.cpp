@@ -97,6 +97,12 @@ bool RecordingSession::start(std::shared_ptr<sip::ServerTransaction> invite,
   pending_invite_ = std::move(invite);
   initial_invite_ = pending_invite_->request();
   peer_ = pending_invite_->peer();
+  identity_.call_id = std::string(initial_invite_.header("Call-ID").value_or(""));
+  identity_.from = std::string(initial_invite_.header("From").value_or(""));
+  identity_.to = std::string(initial_invite_.header("To").value_or(""));
+  identity_.request_uri = initial_invite_.requestUri();
+  identity_.source = fmt::format("{}:{}:{}", sip::toString(peer_.transport), peer_.remote_address,
+                                 peer_.remote_port);
   created_ms_ = context_.loop.clock().epochMs();
   answer_address_ =
       context_.settings.media_ip.empty() ? peer_.local_address : context_.settings.media_ip;
@@ -125,12 +131,11 @@ bool RecordingSession::start(std::shared_ptr<sip::ServerTransaction> invite,
   CallOffer call;
   call.recording_id = recording_id_;
   call.domain = domain_.get();
-  call.call_id = std::string(initial_invite_.header("Call-ID").value_or(""));
-  call.from = std::string(initial_invite_.header("From").value_or(""));
-  call.to = std::string(initial_invite_.header("To").value_or(""));
-  call.request_uri = initial_invite_.requestUri();
-  call.source = fmt::format("{}:{}:{}", sip::toString(peer_.transport), peer_.remote_address,
-                            peer_.remote_port);
+  call.call_id = identity_.call_id;
+  call.from = identity_.from;
+  call.to = identity_.to;
+  call.request_uri = identity_.request_uri;
+  call.source = identity_.source;
   call.metadata_json = metadata_ ? rsMetadataToJson(*metadata_).dump() : "{}";
   std::weak_ptr<bool> alive = alive_;
   decision_ = context_.decider.decide(call, [this, alive](RecordDecision decision) {
@@ -178,8 +183,7 @@ void RecordingSession::onDecision(bool record) {
   pending_invite_.reset();
   sessionMetrics().calls_recorded.inc();
   persist("recording", "answered");
-  log::info(kComponent, "recording {} streams for call {}", streams_open_,
-            initial_invite_.header("Call-ID").value_or(""));
+  log::info(kComponent, "recording {} streams for call {}", streams_open_, identity_.call_id);
 }
 
 Result<void> RecordingSession::applyOffer(const sdp::SessionDescription& offer) {
@@ -528,12 +532,11 @@ void RecordingSession::finalize() {
   job.document = {
       {"recordingId", recording_id_},
       {"domain", domain_->name},
-      {"callId", std::string(initial_invite_.header("Call-ID").value_or(""))},
-      {"from", std::string(initial_invite_.header("From").value_or(""))},
-      {"to", std::string(initial_invite_.header("To").value_or(""))},
-      {"requestUri", initial_invite_.requestUri()},
-      {"source", fmt::format("{}:{}:{}", sip::toString(peer_.transport), peer_.remote_address,
-                             peer_.remote_port)},
+      {"callId", identity_.call_id},
+      {"from", identity_.from},
+      {"to", identity_.to},
+      {"requestUri", identity_.request_uri},
+      {"source", identity_.source},
       {"siprec", isSiprecRequest(initial_invite_)},
       {"createdTime", created_ms_},
       {"answeredTime", answered_ms_ ? nlohmann::json(*answered_ms_) : nlohmann::json()},
@@ -547,29 +550,23 @@ void RecordingSession::finalize() {
   context_.workers.post([job = std::move(job), alive, loop, this] {
     auto outcome = finalizeRecording(job);
     loop->post([this, alive, outcome = std::move(outcome)]() mutable {
-      if (alive.expired()) {
-        return;
-      }
-      if (!outcome) {
-        onFinalized(tl::unexpected(outcome.error()));
-      } else {
-        onFinalized(outcome->document.dump());
+      if (!alive.expired()) {
+        onFinalized(std::move(outcome));
       }
     });
   });
 }
 
-void RecordingSession::onFinalized(Result<std::string> document) {
+void RecordingSession::onFinalized(Result<FinalizeOutcome> outcome) {
   log::ScopedContext scope("recording_id", recording_id_);
-  if (!document) {
-    log::error(kComponent, "recording failed: {}", document.error().message);
+  if (!outcome) {
+    log::error(kComponent, "recording failed: {}", outcome.error().message);
     sessionMetrics().recordings_failed.inc();
-    persist("failed", document.error().message);
+    persist("failed", outcome.error().message);
   } else {
-    auto parsed = nlohmann::json::parse(*document);
-    log::info(kComponent, "recording ready: {} ms", parsed.value("duration", int64_t{0}));
+    log::info(kComponent, "recording ready: {} ms", outcome->duration_ms);
     sessionMetrics().recordings_ready.inc();
-    persist("ready", *document);
+    persist("ready", "rendered", &*outcome);
   }
   state_ = SessionState::Done;
   if (on_done_) {
@@ -591,17 +588,17 @@ void RecordingSession::finishWithoutRecording(std::string state, std::string rea
   }
 }
 
-void RecordingSession::persist(std::string_view state, std::string detail) {
+void RecordingSession::persist(std::string_view state, std::string detail,
+                               const FinalizeOutcome* outcome) {
   db::RecordingRecord record;
   record.id = recording_id_;
   record.domain = domain_->name;
   record.state = std::string(state);
-  record.call_id = std::string(initial_invite_.header("Call-ID").value_or(""));
-  record.from_uri = std::string(initial_invite_.header("From").value_or(""));
-  record.to_uri = std::string(initial_invite_.header("To").value_or(""));
-  record.request_uri = initial_invite_.requestUri();
-  record.source = fmt::format("{}:{}:{}", sip::toString(peer_.transport), peer_.remote_address,
-                              peer_.remote_port);
+  record.call_id = identity_.call_id;
+  record.from_uri = identity_.from;
+  record.to_uri = identity_.to;
+  record.request_uri = identity_.request_uri;
+  record.source = identity_.source;
   record.created_ms = created_ms_;
   record.started_ms = answered_ms_;
   record.ended_ms = ended_ms_;
@@ -609,14 +606,10 @@ void RecordingSession::persist(std::string_view state, std::string detail) {
   record.metadata_xml = metadata_xml_;
   record.metadata_json = metadata_ ? rsMetadataToJson(*metadata_).dump() : "";
   record.streams_json = streamsJson(streams_).dump();
-  if (state == "ready") {
-    auto document = nlohmann::json::parse(detail, nullptr, false);
-    if (!document.is_discarded()) {
-      record.duration_ms = document.value("duration", int64_t{0});
-      record.streams_json = document["streams"].dump();
-    }
-    record.audio_path = (directory() / "recording.wav").string();
-    detail = "rendered";
+  if (outcome != nullptr) {
+    record.duration_ms = outcome->duration_ms;
+    record.streams_json = outcome->document["streams"].dump();
+    record.audio_path = outcome->audio_path.string();
   } else if (state == "failed" || state == "declined" || state == "cancelled") {
     record.error = detail;
   }

@@ -14,6 +14,7 @@
 #include "sip/dialog.hpp"
 #include "sip/sip_stack.hpp"
 #include "siprec/domain_policy.hpp"
+#include "siprec/recording_finalizer.hpp"
 #include "siprec/rs_metadata.hpp"
 #include "siprec/session_context.hpp"
 
@@ -38,6 +39,13 @@ struct RecordedStream {
   uint16_t port = 0;                          ///< our RTP port, kept after close
   std::optional<media::StreamHandle> handle;  ///< set while open
   std::optional<media::StreamStats> stats;    ///< set once closed
+};
+
+/// The SIP identifiers of the recorded call, as recording.json, the state store and the
+/// record decision report them.
+struct CallIdentity {
+  std::string call_id, from, to, request_uri;
+  std::string source;  ///< "udp:192.0.2.1:5060"
 };
 
 /// The SIPREC UAS for one recording (RFC 7866 §6–8): offer/answer, dialog, media streams,
@@ -90,9 +98,12 @@ class RecordingSession {
   void end(std::string reason, bool send_bye);
   void onStreamClosed(std::size_t stream, media::StreamStats stats);
   void finalize();
-  void onFinalized(Result<std::string> summary_json);
+  void onFinalized(Result<FinalizeOutcome> outcome);
   void finishWithoutRecording(std::string state, std::string reason);
-  void persist(std::string_view state, std::string detail);
+  /// Writes the recording's row and a state transition (asynchronously, in order).
+  /// `outcome` adds what rendering produced (state "ready").
+  void persist(std::string_view state, std::string detail,
+               const FinalizeOutcome* outcome = nullptr);
   std::filesystem::path directory() const;
 
   SessionContext& context_;
@@ -106,6 +117,7 @@ class RecordingSession {
   std::optional<sip::Dialog> dialog_;
   sip::Message initial_invite_;
   sip::PeerAddress peer_;
+  CallIdentity identity_;
   std::string answer_address_;
   uint64_t sdp_session_id_ = 0;
   uint64_t sdp_version_ = 0;
