@@ -21,6 +21,7 @@
 #include "sip/sip_stack.hpp"
 #include "siprec/record_decider.hpp"
 #include "siprec/session_manager.hpp"
+#include "siprec/session_recovery.hpp"
 
 namespace siprecd::app {
 namespace {
@@ -134,6 +135,7 @@ Result<void> Server::start() {
     return fail("media engine: " + started.error().message);
   }
   c.workers = std::make_unique<WorkerPool>(kWorkerThreads);
+  siprec::recoverInterruptedSessions(*c.repository, *c.workers, config_.data_dir, c.clock);
 
   c.sip_thread = std::make_unique<IoThread>("siprecd-sip");
   c.sip_loop = std::make_unique<AsioEventLoop>(c.sip_thread->context(), c.clock);

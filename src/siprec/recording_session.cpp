@@ -542,6 +542,7 @@ void RecordingSession::finalize() {
       {"answeredTime", answered_ms_ ? nlohmann::json(*answered_ms_) : nlohmann::json()},
       {"byeTime", ended_ms_ ? nlohmann::json(*ended_ms_) : nlohmann::json()},
       {"endReason", end_reason_},
+      {"interrupted", false},
       {"streams", streamsJson(streams_)},
       {"metadata", metadata_ ? rsMetadataToJson(*metadata_) : nlohmann::json::object()},
   };

@@ -1,0 +1,123 @@
+#include "siprec/session_recovery.hpp"
+
+#include <system_error>
+
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include "base/log.hpp"
+#include "siprec/recording_finalizer.hpp"
+
+namespace siprecd::siprec {
+namespace {
+
+constexpr std::string_view kComponent = "siprec";
+constexpr std::string_view kEndReason = "interrupted";
+
+nlohmann::json parseOr(const std::string& text, nlohmann::json fallback) {
+  auto parsed = nlohmann::json::parse(text, nullptr, false);
+  return parsed.is_discarded() ? fallback : parsed;
+}
+
+FinalizeJob jobFor(const db::RecordingRecord& record, const std::filesystem::path& data_dir) {
+  FinalizeJob job;
+  job.recording_id = record.id;
+  job.directory = data_dir / "sessions" / record.id;
+  nlohmann::json streams = parseOr(record.streams_json, nlohmann::json::array());
+  if (!streams.is_array()) {
+    streams = nlohmann::json::array();
+  }
+  for (std::size_t i = 0; i < streams.size(); ++i) {
+    std::size_t index = streams[i].value("index", i);
+    job.spools.push_back(job.directory / fmt::format("stream-{}.spool", index));
+  }
+  // The timeline starts at the answer and ends with the last packet that reached the disk.
+  job.start_epoch_ms = record.started_ms;
+  job.metadata_xml = record.metadata_xml;
+  job.document = {
+      {"recordingId", record.id},
+      {"domain", record.domain},
+      {"callId", record.call_id},
+      {"from", record.from_uri},
+      {"to", record.to_uri},
+      {"requestUri", record.request_uri},
+      {"source", record.source},
+      {"createdTime", record.created_ms},
+      {"answeredTime", record.started_ms ? nlohmann::json(*record.started_ms) : nlohmann::json()},
+      {"byeTime", nlohmann::json()},
+      {"endReason", kEndReason},
+      {"interrupted", true},
+      {"streams", streams},
+      {"metadata", parseOr(record.metadata_json, nlohmann::json::object())},
+  };
+  return job;
+}
+
+void recoverRecording(db::Repository& repository, db::RecordingRecord record,
+                      const std::filesystem::path& data_dir, const Clock& clock) {
+  log::ScopedContext scope("recording_id", record.id);
+  auto outcome = finalizeRecording(jobFor(record, data_dir));
+  record.end_reason = std::string(kEndReason);
+  std::string detail;
+  if (outcome) {
+    record.state = "ready";
+    record.duration_ms = outcome->duration_ms;
+    record.ended_ms = outcome->document.value("endTime", int64_t{0});
+    record.streams_json = outcome->document["streams"].dump();
+    record.audio_path = outcome->audio_path.string();
+    detail = "recovered after an interruption";
+    log::info(kComponent, "interrupted recording recovered: {} ms", outcome->duration_ms);
+  } else {
+    record.state = "failed";
+    record.error = "interrupted; recovery failed: " + outcome.error().message;
+    detail = record.error;
+    log::error(kComponent, "interrupted recording could not be recovered: {}",
+               outcome.error().message);
+  }
+  std::string state = record.state;
+  std::string id = record.id;
+  repository.updateRecording(std::move(record));
+  repository.recordTransition(std::move(id), std::move(state), clock.epochMs(), std::move(detail));
+}
+
+}  // namespace
+
+std::size_t recoverInterruptedSessions(db::Repository& repository, WorkerPool& workers,
+                                       const std::filesystem::path& data_dir, const Clock& clock) {
+  std::size_t found = 0;
+  auto unanswered = repository.recordingsInState("offered");
+  if (unanswered) {
+    for (db::RecordingRecord& record : *unanswered) {
+      ++found;
+      record.state = "failed";
+      record.end_reason = std::string(kEndReason);
+      record.error = "interrupted before the call was answered";
+      std::error_code ignored;
+      std::filesystem::remove_all(data_dir / "sessions" / record.id, ignored);
+      std::string id = record.id;
+      std::string error = record.error;
+      repository.updateRecording(std::move(record));
+      repository.recordTransition(std::move(id), "failed", clock.epochMs(), std::move(error));
+    }
+  } else {
+    log::error(kComponent, "cannot list unanswered sessions: {}", unanswered.error().message);
+  }
+  auto recording = repository.recordingsInState("recording");
+  if (!recording) {
+    log::error(kComponent, "cannot list interrupted sessions: {}", recording.error().message);
+    return found;
+  }
+  for (db::RecordingRecord& record : *recording) {
+    ++found;
+    workers.post([&repository, &clock, data_dir, record = std::move(record)]() mutable {
+      recoverRecording(repository, std::move(record), data_dir, clock);
+    });
+  }
+  if (found > 0) {
+    log::warn(kComponent, "{} sessions were interrupted by the previous shutdown; finalising them",
+              found);
+  }
+  return found;
+}
+
+}  // namespace siprecd::siprec
