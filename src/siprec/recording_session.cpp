@@ -174,7 +174,8 @@ void RecordingSession::onDecision(bool record) {
     response.addHeader("Warning", "399 siprecd \"no media resources available\"");
     pending_invite_->respond(response);
     pending_invite_.reset();
-    end("media-error", false);
+    releaseStreams();
+    finishWithoutRecording("failed", "media: " + applied.error().message);
     return;
   }
   state_ = SessionState::Recording;
@@ -254,7 +255,7 @@ Result<void> RecordingSession::applyOffer(const sdp::SessionDescription& offer) 
   return {};
 }
 
-Result<std::string> RecordingSession::answerSdp() {
+std::string RecordingSession::answerSdp() const {
   sdp::LocalMedia local;
   local.address = answer_address_;
   local.ports.assign(negotiated_.size(), 0);
@@ -278,11 +279,8 @@ void RecordingSession::respondWithAnswer(sip::ServerTransaction& transaction, in
     session_expires_ = *expires;
     armSessionTimer();
   }
-  auto body = answerSdp();
-  if (body) {
-    response.addHeader("Content-Type", "application/sdp");
-    response.setBody(std::move(*body));
-  }
+  response.addHeader("Content-Type", "application/sdp");
+  response.setBody(answerSdp());
   transaction.respond(response);
 }
 
@@ -345,10 +343,7 @@ void RecordingSession::onCancel() {
   respond(*pending_invite_, 487);
   pending_invite_.reset();
   sessionMetrics().calls_cancelled.inc();
-  if (!streams_.empty()) {
-    end("cancel", false);
-    return;
-  }
+  // Media is opened only when the INVITE is answered, so nothing was captured yet.
   finishWithoutRecording("cancelled", "CANCEL before answer");
 }
 
@@ -504,6 +499,16 @@ void RecordingSession::end(std::string reason, bool send_bye) {
   if (streams_open_ == 0) {
     finalize();
   }
+}
+
+void RecordingSession::releaseStreams() {
+  for (auto& stream : streams_) {
+    if (stream.handle) {
+      context_.media.closeStream(stream.handle->id, [](media::StreamStats) {});
+      stream.handle.reset();
+    }
+  }
+  streams_open_ = 0;
 }
 
 void RecordingSession::onStreamClosed(std::size_t stream, media::StreamStats stats) {

@@ -86,7 +86,8 @@ class RecordingSession {
  private:
   void onDecision(bool record);
   Result<void> applyOffer(const sdp::SessionDescription& offer);
-  Result<std::string> answerSdp();
+  /// Our SDP answer for the current offer: the open streams' ports, the rest port 0.
+  std::string answerSdp() const;
   void respondWithAnswer(sip::ServerTransaction& transaction, int status);
   void respond(sip::ServerTransaction& transaction, int status, std::string_view warning = {});
   void handleReInvite(std::shared_ptr<sip::ServerTransaction> transaction, bool is_update);
@@ -97,6 +98,8 @@ class RecordingSession {
                                                             sip::Message& response);
   void end(std::string reason, bool send_bye);
   void onStreamClosed(std::size_t stream, media::StreamStats stats);
+  /// Closes every open stream without waiting for it (the call was refused after all).
+  void releaseStreams();
   void finalize();
   void onFinalized(Result<FinalizeOutcome> outcome);
   void finishWithoutRecording(std::string state, std::string reason);
