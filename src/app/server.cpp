@@ -145,6 +145,7 @@ Result<void> Server::start() {
   session_settings.media_ip = config_.media_ip;
   session_settings.min_session_expires = std::chrono::seconds(config_.session_min_se_s);
   session_settings.drain_retry_after = std::chrono::seconds(config_.drain_retry_after_s);
+  session_settings.rtp_timeout = std::chrono::seconds(config_.rtp_timeout_s);
   Components* components = &c;
   c.session_context = std::make_unique<siprec::SessionContext>(siprec::SessionContext{
       *c.sip_loop, *c.media, *c.repository, *c.workers, *c.decider,

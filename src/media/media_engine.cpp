@@ -126,10 +126,11 @@ Result<StreamHandle> MediaEngine::openStream(const StreamSpec& spec) {
     latch_payload_types.push_back(*spec.telephone_event_pt);
   }
   const uint64_t id = next_stream_id_.fetch_add(1);
-  worker_->addStream(std::make_unique<WorkerStream>(
-      WorkerStream{id, port, std::move(sockets->rtp), std::move(sockets->rtcp),
-                   StreamReceiver(std::move(*writer), std::move(latch_payload_types))}));
-  return StreamHandle{id, port};
+  auto last_packet = std::make_shared<std::atomic<int64_t>>(0);
+  worker_->addStream(std::make_unique<WorkerStream>(WorkerStream{
+      id, port, std::move(sockets->rtp), std::move(sockets->rtcp),
+      StreamReceiver(std::move(*writer), std::move(latch_payload_types)), last_packet}));
+  return StreamHandle{id, port, std::move(last_packet)};
 }
 
 void MediaEngine::closeStream(uint64_t id, std::function<void(StreamStats)> on_closed) {

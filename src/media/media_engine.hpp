@@ -37,6 +37,10 @@ struct StreamSpec {
 struct StreamHandle {
   uint64_t id;
   uint16_t port;
+  /// Arrival time (epoch µs) of the stream's latest accepted RTP packet, 0 before the first.
+  /// Written by the media thread once per receive batch, readable from any thread (relaxed):
+  /// what the RTP inactivity timeout watches.
+  std::shared_ptr<const std::atomic<int64_t>> last_packet_epoch_us;
 };
 
 /// The RTP receive engine (DESIGN.md §3 "Media"): allocates ports, receives RTP/RTCP on its

@@ -279,6 +279,7 @@ void MediaWorker::receive(uint64_t key) {
       break;
     }
     const int64_t arrival_epoch_us = epochMicros();
+    bool accepted_any = false;
     for (std::size_t i = 0; i < static_cast<std::size_t>(received); ++i) {
       const mmsghdr& message = buffers.messages[i];
       const std::span<const std::byte> datagram(
@@ -298,6 +299,7 @@ void MediaWorker::receive(uint64_t key) {
         case StreamReceiver::Outcome::Accepted:
           ++tally_.packets;
           tally_.bytes += datagram.size();
+          accepted_any = true;
           break;
         case StreamReceiver::Outcome::ForeignSource:
           ++tally_.dropped_foreign_source;
@@ -309,6 +311,9 @@ void MediaWorker::receive(uint64_t key) {
           ++tally_.malformed;
           break;
       }
+    }
+    if (accepted_any && stream.last_packet_epoch_us) {
+      stream.last_packet_epoch_us->store(arrival_epoch_us, std::memory_order_relaxed);
     }
     if (static_cast<std::size_t>(received) < kBatchDatagrams) {
       break;

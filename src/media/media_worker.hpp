@@ -31,6 +31,8 @@ struct WorkerStream {
   UdpSocket rtp;
   std::optional<UdpSocket> rtcp;  ///< absent with rtcp-mux
   StreamReceiver receiver;
+  /// Shared with the StreamHandle: epoch µs of the latest accepted RTP packet.
+  std::shared_ptr<std::atomic<int64_t>> last_packet_epoch_us;
 };
 
 /// One media thread: an epoll loop over its streams' non-blocking UDP sockets, draining

@@ -51,6 +51,17 @@ std::string wildcardFor(const std::string& address) {
   return address.find(':') != std::string::npos ? "::" : "0.0.0.0";
 }
 
+/// Whether the SRC announced it sends media on a stream (hold: inactive or recvonly).
+bool expectsMedia(const sdp::NegotiatedStream& stream) {
+  return stream.offered_direction == sdp::Direction::SendOnly ||
+         stream.offered_direction == sdp::Direction::SendRecv;
+}
+
+int64_t epochMicros(const Clock& clock) {
+  return std::chrono::duration_cast<std::chrono::microseconds>(clock.systemNow().time_since_epoch())
+      .count();
+}
+
 nlohmann::json streamsJson(const std::vector<RecordedStream>& streams) {
   nlohmann::json list = nlohmann::json::array();
   for (std::size_t i = 0; i < streams.size(); ++i) {
@@ -184,6 +195,7 @@ void RecordingSession::onDecision(bool record) {
   pending_invite_.reset();
   sessionMetrics().calls_recorded.inc();
   persist("recording", "answered");
+  armRtpTimer();
   log::info(kComponent, "recording {} streams for call {}", streams_open_, identity_.call_id);
 }
 
@@ -198,6 +210,9 @@ Result<void> RecordingSession::applyOffer(const sdp::SessionDescription& offer) 
                      negotiated_[stream.mline_index].accepted &&
                      negotiated_[stream.mline_index].label == stream.label;
     if (continues) {
+      if (!expectsMedia(stream.negotiated) && expectsMedia(negotiated_[stream.mline_index])) {
+        stream.media_expected_since_us = epochMicros(context_.loop.clock());  // off hold
+      }
       stream.negotiated = negotiated_[stream.mline_index];
       continue;
     }
@@ -248,6 +263,7 @@ Result<void> RecordingSession::applyOffer(const sdp::SessionDescription& offer) 
     }
     stream.handle = *handle;
     stream.port = handle->port;
+    stream.media_expected_since_us = epochMicros(context_.loop.clock());
     streams_.push_back(std::move(stream));
     ++streams_open_;
   }
@@ -332,6 +348,47 @@ void RecordingSession::armSessionTimer() {
       end("session-expired", true);
     }
   });
+}
+
+void RecordingSession::armRtpTimer() {
+  const auto timeout = context_.settings.rtp_timeout;
+  if (timeout.count() == 0 || state_ != SessionState::Recording) {
+    return;
+  }
+  // Checked a few times per timeout, at most every 5 s: cheap, and precise enough.
+  const auto period = std::clamp<std::chrono::milliseconds>(
+      std::chrono::duration_cast<std::chrono::milliseconds>(timeout) / 4,
+      std::chrono::milliseconds(250), std::chrono::milliseconds(5000));
+  std::weak_ptr<bool> alive = alive_;
+  rtp_timer_ = context_.loop.schedule(period, [this, alive] {
+    if (!alive.expired()) {
+      checkRtpActivity();
+    }
+  });
+}
+
+void RecordingSession::checkRtpActivity() {
+  if (state_ != SessionState::Recording) {
+    return;
+  }
+  std::optional<int64_t> latest_us;
+  for (const auto& stream : streams_) {
+    if (!stream.handle || !expectsMedia(stream.negotiated)) {
+      continue;
+    }
+    int64_t last = std::max(stream.handle->last_packet_epoch_us->load(std::memory_order_relaxed),
+                            stream.media_expected_since_us);
+    latest_us = std::max(latest_us.value_or(last), last);
+  }
+  const int64_t timeout_us =
+      std::chrono::duration_cast<std::chrono::microseconds>(context_.settings.rtp_timeout).count();
+  if (latest_us && epochMicros(context_.loop.clock()) - *latest_us > timeout_us) {
+    log::ScopedContext scope("recording_id", recording_id_);
+    log::info(kComponent, "no RTP for {} s on any stream", context_.settings.rtp_timeout.count());
+    end("rtp-timeout", true);
+    return;
+  }
+  armRtpTimer();
 }
 
 void RecordingSession::onCancel() {
@@ -469,6 +526,7 @@ void RecordingSession::end(std::string reason, bool send_bye) {
   end_reason_ = std::move(reason);
   ended_ms_ = context_.loop.clock().epochMs();
   session_timer_.reset();
+  rtp_timer_.reset();
   log::info(kComponent, "session ending: {}", end_reason_);
   if (send_bye && dialog_) {
     sip::Message bye = dialog_->makeRequest("BYE");

@@ -37,6 +37,7 @@ struct RecordedStream {
   sdp::NegotiatedStream negotiated;
   std::filesystem::path spool_path;
   uint16_t port = 0;                          ///< our RTP port, kept after close
+  int64_t media_expected_since_us = 0;        ///< epoch µs since when the SRC should send media
   std::optional<media::StreamHandle> handle;  ///< set while open
   std::optional<media::StreamStats> stats;    ///< set once closed
 };
@@ -94,6 +95,9 @@ class RecordingSession {
   void handleBye(std::shared_ptr<sip::ServerTransaction> transaction);
   void mergeMetadata(const std::string& xml, std::string_view origin);
   void armSessionTimer();
+  void armRtpTimer();
+  /// RTP inactivity check (DESIGN.md §3): ends a dead session with BYE.
+  void checkRtpActivity();
   std::optional<std::chrono::seconds> negotiateSessionTimer(const sip::Message& request,
                                                             sip::Message& response);
   void end(std::string reason, bool send_bye);
@@ -134,6 +138,7 @@ class RecordingSession {
 
   std::unique_ptr<Timer> decision_;
   std::unique_ptr<Timer> session_timer_;
+  std::unique_ptr<Timer> rtp_timer_;
   std::chrono::seconds session_expires_{0};
   int64_t created_ms_ = 0;
   std::optional<int64_t> answered_ms_;

@@ -34,6 +34,10 @@ struct SessionSettings {
   std::size_t max_body_parts = 16;
   std::chrono::seconds min_session_expires{90};  ///< RFC 4028 Min-SE
   std::chrono::seconds drain_retry_after{60};    ///< Retry-After on 503 while draining
+  /// A session whose media-carrying streams all stay silent this long ends with BYE
+  /// (reason rtp-timeout); streams offered inactive or recvonly (hold) are not watched.
+  /// 0: never.
+  std::chrono::seconds rtp_timeout{60};
   std::string user_agent = "siprecd";
 };
 

@@ -3,8 +3,7 @@
 #include <cstdint>
 #include <string>
 
-#include <spandsp/g722.h>
-#include <spandsp/telephony.h>
+#include <spandsp.h>
 
 namespace siprecd::media::codecs {
 
@@ -24,7 +23,7 @@ std::unique_ptr<G722Codec> G722Codec::create() {
   return std::make_unique<G722Codec>(Key{}, std::move(state));
 }
 
-G722Codec::G722Codec(Key /*key*/, StatePtr state) : state_(std::move(state)) {}
+G722Codec::G722Codec(Key, StatePtr state) : state_(std::move(state)) {}
 
 Result<std::size_t> G722Codec::decode(std::span<const std::byte> payload,
                                       std::vector<int16_t>& out) {

@@ -29,7 +29,7 @@ std::unique_ptr<G729Codec> G729Codec::create() {
   return std::make_unique<G729Codec>(Key{}, std::move(decoder));
 }
 
-G729Codec::G729Codec(Key /*key*/, DecoderPtr decoder) : decoder_(std::move(decoder)) {}
+G729Codec::G729Codec(Key, DecoderPtr decoder) : decoder_(std::move(decoder)) {}
 
 Result<std::size_t> G729Codec::decode(std::span<const std::byte> payload,
                                       std::vector<int16_t>& out) {

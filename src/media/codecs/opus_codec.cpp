@@ -27,7 +27,7 @@ std::unique_ptr<OpusCodec> OpusCodec::create() {
   return std::make_unique<OpusCodec>(Key{}, std::move(decoder));
 }
 
-OpusCodec::OpusCodec(Key /*key*/, DecoderPtr decoder) : decoder_(std::move(decoder)) {}
+OpusCodec::OpusCodec(Key, DecoderPtr decoder) : decoder_(std::move(decoder)) {}
 
 Result<std::size_t> OpusCodec::decode(std::span<const std::byte> payload,
                                       std::vector<int16_t>& out) {

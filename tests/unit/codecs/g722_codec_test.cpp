@@ -4,8 +4,7 @@
 #include <memory>
 
 #include <gtest/gtest.h>
-#include <spandsp/g722.h>
-#include <spandsp/telephony.h>
+#include <spandsp.h>
 
 #include "tone.hpp"
 

@@ -1,5 +1,6 @@
 #include "media/codecs/opus_codec.hpp"
 
+#include <array>
 #include <memory>
 
 #include <gtest/gtest.h>
@@ -25,12 +26,14 @@ std::vector<std::vector<std::byte>> encodeOpus(const std::vector<int16_t>& pcm, 
   std::vector<std::vector<std::byte>> packets;
   const std::size_t step = static_cast<std::size_t>(kFrameSamples * channels);
   for (std::size_t at = 0; at + step <= pcm.size(); at += step) {
-    std::vector<std::byte> packet(1500);
-    const int length = opus_encode(encoder.get(), pcm.data() + at, kFrameSamples,
-                                   reinterpret_cast<unsigned char*>(packet.data()),
-                                   static_cast<int>(packet.size()));
+    std::array<unsigned char, 1500> buffer{};
+    const int length = opus_encode(encoder.get(), pcm.data() + at, kFrameSamples, buffer.data(),
+                                   static_cast<int>(buffer.size()));
     EXPECT_GT(length, 0);
-    packet.resize(static_cast<std::size_t>(std::max(length, 0)));
+    std::vector<std::byte> packet;
+    for (int i = 0; i < length; ++i) {
+      packet.push_back(static_cast<std::byte>(buffer[static_cast<std::size_t>(i)]));
+    }
     packets.push_back(std::move(packet));
   }
   return packets;
@@ -99,7 +102,7 @@ TEST(OpusCodec, RejectsEmptyAndInvalidPackets) {
   // Code 3 with zero frames is invalid.
   EXPECT_FALSE(codec->decode(testing::bytes({0x03, 0x00}), out).has_value());
   // Code 1 (two equal frames) with an odd-length remainder (RFC 6716 §3.2.3).
-  EXPECT_FALSE(codec->decode(testing::bytes({0x01, 0xAA, 0xBB}), out).has_value());
+  EXPECT_FALSE(codec->decode(testing::bytes({0x01, 0xAA, 0xBB, 0xCC}), out).has_value());
   EXPECT_TRUE(out.empty());
 }
 
