@@ -16,8 +16,7 @@ class Clock {
   virtual std::chrono::system_clock::time_point systemNow() const = 0;
 
   int64_t epochMs() const {
-    return std::chrono::duration_cast<std::chrono::milliseconds>(
-               systemNow().time_since_epoch())
+    return std::chrono::duration_cast<std::chrono::milliseconds>(systemNow().time_since_epoch())
         .count();
   }
 };

@@ -19,7 +19,9 @@ std::mt19937_64& generator() {
 
 }  // namespace
 
-uint64_t randomU64() { return generator()(); }
+uint64_t randomU64() {
+  return generator()();
+}
 
 std::string randomToken(std::size_t length) {
   static constexpr std::string_view kAlphabet = "abcdefghijklmnopqrstuvwxyz0123456789";

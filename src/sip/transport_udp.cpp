@@ -52,8 +52,7 @@ bool makeSockaddr(const std::string& address, uint16_t port, bool ipv6, sockaddr
 
 }  // namespace
 
-UdpTransport::UdpTransport(asio::io_context& io, TransportUser& user)
-    : user_(user), socket_(io) {}
+UdpTransport::UdpTransport(asio::io_context& io, TransportUser& user) : user_(user), socket_(io) {}
 
 UdpTransport::~UdpTransport() {
   close();

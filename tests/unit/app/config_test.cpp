@@ -207,7 +207,9 @@ struct InvalidCase {
 };
 
 // Readable test names in CTest output: the YAML, not the object's bytes.
-void PrintTo(const InvalidCase& invalid, std::ostream* out) { *out << invalid.yaml; }
+void PrintTo(const InvalidCase& invalid, std::ostream* out) {
+  *out << invalid.yaml;
+}
 
 class ConfigValidation : public testing::TestWithParam<InvalidCase> {};
 
