@@ -127,9 +127,11 @@ Result<StreamHandle> MediaEngine::openStream(const StreamSpec& spec) {
   }
   const uint64_t id = next_stream_id_.fetch_add(1);
   auto last_packet = std::make_shared<std::atomic<int64_t>>(0);
-  worker_->addStream(std::make_unique<WorkerStream>(WorkerStream{
-      id, port, std::move(sockets->rtp), std::move(sockets->rtcp),
-      StreamReceiver(std::move(*writer), std::move(latch_payload_types)), last_packet}));
+  worker_->addStream(std::make_unique<WorkerStream>(
+      WorkerStream{id, port, std::move(sockets->rtp), std::move(sockets->rtcp),
+                   StreamReceiver(std::move(*writer), std::move(latch_payload_types),
+                                  ReceiveFormat{spec.clock_rate, spec.telephone_event_pt}),
+                   last_packet}));
   return StreamHandle{id, port, std::move(last_packet)};
 }
 

@@ -76,9 +76,9 @@ class ReceiveStatistics {
   std::optional<Ssrc> ssrc_;
   SeqNumUnwrapper seq_unwrapper_;
   bool in_epoch_ = false;
-  int64_t base_ext_ = 0;     ///< lowest extended seq of the epoch
-  int64_t highest_ext_ = 0;  ///< highest extended seq of the epoch
-  uint64_t received_ = 0;    ///< distinct sequence numbers received in the epoch
+  int64_t base_ext_ = 0;               ///< lowest extended seq of the epoch
+  int64_t highest_ext_ = 0;            ///< highest extended seq of the epoch
+  uint64_t received_ = 0;              ///< distinct sequence numbers received in the epoch
   std::bitset<kRecentWindow> recent_;  ///< bit i: highest_ext_ - i was received
   std::optional<SeqNum> bad_seq_;      ///< A.1: the seq that would confirm a restart
 

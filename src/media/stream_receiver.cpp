@@ -10,6 +10,12 @@ namespace siprecd::media {
 StreamReceiver::StreamReceiver(SpoolWriter writer, std::vector<uint8_t> latch_payload_types)
     : writer_(std::move(writer)), latch_payload_types_(std::move(latch_payload_types)) {}
 
+StreamReceiver::StreamReceiver(SpoolWriter writer, std::vector<uint8_t> latch_payload_types,
+                               ReceiveFormat format)
+    : writer_(std::move(writer)),
+      statistics_(format),
+      latch_payload_types_(std::move(latch_payload_types)) {}
+
 StreamReceiver::Outcome StreamReceiver::onRtpDatagram(std::span<const std::byte> datagram,
                                                       const UdpEndpoint& source,
                                                       int64_t arrival_epoch_us) {
@@ -39,6 +45,7 @@ StreamReceiver::Outcome StreamReceiver::onRtpDatagram(std::span<const std::byte>
     stats_.first_packet_epoch_us = arrival_epoch_us;
   }
   stats_.last_packet_epoch_us = arrival_epoch_us;
+  statistics_.onPacket(*packet, arrival_epoch_us);
   SpoolRecord record;
   record.kind = SpoolRecordKind::Rtp;
   record.arrival_epoch_us = arrival_epoch_us;
@@ -70,6 +77,7 @@ StreamStats StreamReceiver::stats() const {
   StreamStats stats = stats_;
   stats.spool_records_dropped = writer_.stats().records_dropped;
   stats.spool_write_errors = writer_.stats().write_errors;
+  statistics_.report(stats);
   return stats;
 }
 

@@ -7,6 +7,7 @@
 #include <span>
 #include <vector>
 
+#include "media/receive_statistics.hpp"
 #include "media/spool_writer.hpp"
 #include "media/stream_stats.hpp"
 #include "media/udp_socket.hpp"
@@ -24,6 +25,14 @@ class StreamReceiver {
   /// `latch_payload_types`: the payload types negotiated for the stream (codec and
   /// telephone-event); only a packet of one of them may latch the source. Empty: any.
   explicit StreamReceiver(SpoolWriter writer, std::vector<uint8_t> latch_payload_types = {});
+  /// As above, with the media format the receive statistics need (clock rate for jitter,
+  /// telephone-event payload type for DTMF counting).
+  StreamReceiver(SpoolWriter writer, std::vector<uint8_t> latch_payload_types,
+                 ReceiveFormat format);
+
+  /// Sets the media format of the receive statistics for the packets to come; call before
+  /// the first packet (until then jitter is not estimated and no DTMF event is counted).
+  void setReceiveFormat(ReceiveFormat format) { statistics_.setFormat(format); }
 
   /// A datagram received on the RTP port at `arrival_epoch_us`. RTCP multiplexed on the
   /// port (RFC 5761 §4) is counted, not spooled. The first valid RTP packet of a negotiated
@@ -40,7 +49,7 @@ class StreamReceiver {
 
   /// Writes the buffered spool records out (see SpoolWriter::flush).
   void flush() { writer_.flush(); }
-  /// The counters, spool counters included.
+  /// The counters, spool counters and receive quality included.
   StreamStats stats() const;
   /// Spool write errors since the previous call (for the engine's totals).
   uint64_t takeNewWriteErrors();
@@ -55,6 +64,7 @@ class StreamReceiver {
  private:
   SpoolWriter writer_;
   StreamStats stats_;
+  ReceiveStatistics statistics_;
   std::optional<UdpEndpoint> latched_source_;
   std::vector<uint8_t> latch_payload_types_;
   uint64_t reported_write_errors_ = 0;

@@ -17,6 +17,35 @@ struct StreamStats {
   uint64_t spool_write_errors = 0;      ///< failed writes/syncs of the spool file
   std::optional<int64_t> first_packet_epoch_us;
   std::optional<int64_t> last_packet_epoch_us;
+
+  // Receive quality of the accepted RTP packets (media/receive_statistics.hpp). Sequence
+  // counts are summed over every SSRC and sequence restart of the stream.
+  /// Packets the sequence numbers span (RFC 3550 A.3 "expected", packets).
+  uint64_t expected = 0;
+  /// expected minus distinct sequence numbers received, never negative (packets).
+  uint64_t lost = 0;
+  /// Packets whose sequence number was already received among the last 128 (packets).
+  uint64_t duplicates = 0;
+  /// Late packets: arrived after a higher sequence number, not duplicates (packets).
+  uint64_t reordered = 0;
+  /// Large sequence jumps confirmed by the next packet (RFC 3550 A.1 restart).
+  uint64_t sequence_restarts = 0;
+  /// Changes of SSRC on the latched source (each restarts the sequence accounting).
+  uint64_t ssrc_changes = 0;
+  /// RFC 3550 A.1 extended highest sequence number of the current SSRC and sequence
+  /// (cycles in the high 16 bits, as in a reception report); 0 before the first packet.
+  uint32_t extended_highest_seq = 0;
+  /// Interarrival jitter at the last packet (RFC 3550 A.8), milliseconds; 0 when the clock
+  /// rate is unknown.
+  double jitter_ms = 0;
+  /// The highest value the jitter estimate reached, milliseconds.
+  double max_jitter_ms = 0;
+  /// Arrival gaps of more than 200 ms between consecutive accepted packets.
+  uint64_t gaps_over_200ms = 0;
+  /// The longest arrival gap between consecutive accepted packets, milliseconds.
+  uint64_t longest_gap_ms = 0;
+  /// RFC 4733 telephone events (a key press is one, however many packets carry it).
+  uint64_t dtmf_events = 0;
 };
 
 /// Totals of a media engine since it started, for metrics. `streams_active` is a gauge.

@@ -77,6 +77,15 @@ nlohmann::json streamsJson(const std::vector<RecordedStream>& streams) {
       entry["bytes"] = stream.stats->bytes;
       entry["foreignSourcePackets"] = stream.stats->dropped_foreign_source;
       entry["malformedPackets"] = stream.stats->malformed;
+      entry["lost"] = stream.stats->lost;
+      entry["duplicates"] = stream.stats->duplicates;
+      entry["reordered"] = stream.stats->reordered;
+      entry["ssrcChanges"] = stream.stats->ssrc_changes;
+      entry["jitterMs"] = stream.stats->jitter_ms;
+      entry["maxJitterMs"] = stream.stats->max_jitter_ms;
+      entry["gapsOver200ms"] = stream.stats->gaps_over_200ms;
+      entry["longestGapMs"] = stream.stats->longest_gap_ms;
+      entry["dtmfEvents"] = stream.stats->dtmf_events;
     }
     list.push_back(std::move(entry));
   }

@@ -161,3 +161,69 @@ TEST(StreamReceiverLatch, OnlyANegotiatedPayloadTypeLatchesTheSource) {
 
 }  // namespace
 }  // namespace siprecd::media
+
+namespace siprecd::media {
+namespace {
+
+TEST(StreamReceiverQuality, ReportsReceiveStatisticsOfAcceptedPacketsOnly) {
+  testing::TempDir dir;
+  SpoolHeader header;
+  header.codec_name = "PCMU";
+  header.clock_rate = 8000;
+  StreamReceiver receiver(*SpoolWriter::create(dir.path() / "q.spool", header, 4096), {0, 101},
+                          ReceiveFormat{8000, 101});
+  const UdpEndpoint sender = endpoint("192.0.2.10", 4000);
+  const UdpEndpoint stray = endpoint("192.0.2.66", 9999);
+  int64_t now = 1'000'000;
+  for (uint16_t seq : {0, 1, 2, 4, 3, 3}) {
+    testing::RtpFields fields;
+    fields.seq = seq;
+    fields.timestamp = seq * 160U;
+    EXPECT_EQ(receiver.onRtpDatagram(makeRtp(fields, bytesOf({1})), sender, now),
+              StreamReceiver::Outcome::Accepted);
+    now += 20'000;
+  }
+  // A foreign packet far ahead must not disturb the sequence accounting.
+  testing::RtpFields foreign;
+  foreign.seq = 30000;
+  EXPECT_EQ(receiver.onRtpDatagram(makeRtp(foreign, bytesOf({1})), stray, now),
+            StreamReceiver::Outcome::ForeignSource);
+  testing::RtpFields event;
+  event.seq = 6;
+  event.timestamp = 6 * 160;
+  event.payload_type = 101;
+  event.marker = true;
+  EXPECT_EQ(
+      receiver.onRtpDatagram(makeRtp(event, bytesOf({5, 0x8A, 0, 160})), sender, now + 500'000),
+      StreamReceiver::Outcome::Accepted);
+  const StreamStats stats = receiver.stats();
+  EXPECT_EQ(stats.packets, 7U);
+  EXPECT_EQ(stats.expected, 7U);
+  EXPECT_EQ(stats.lost, 1U);  // seq 5
+  EXPECT_EQ(stats.duplicates, 1U);
+  EXPECT_EQ(stats.reordered, 1U);
+  EXPECT_EQ(stats.extended_highest_seq, 6U);
+  EXPECT_EQ(stats.dtmf_events, 1U);
+  EXPECT_EQ(stats.gaps_over_200ms, 1U);
+  EXPECT_EQ(stats.longest_gap_ms, 520U);  // 20 ms after the last audio packet, plus 500
+  EXPECT_GT(stats.jitter_ms, 0.0);        // seq 4 came 20 ms early relative to seq 2
+}
+
+TEST(StreamReceiverQuality, ReceiveFormatCanBeSetAfterConstruction) {
+  testing::TempDir dir;
+  SpoolHeader header;
+  header.codec_name = "PCMU";
+  header.clock_rate = 8000;
+  StreamReceiver receiver(*SpoolWriter::create(dir.path() / "f.spool", header, 4096));
+  receiver.setReceiveFormat(ReceiveFormat{8000, 101});
+  const UdpEndpoint sender = endpoint("192.0.2.10", 4000);
+  testing::RtpFields event;
+  event.payload_type = 101;
+  event.marker = true;
+  EXPECT_EQ(receiver.onRtpDatagram(makeRtp(event, bytesOf({1, 0, 0, 160})), sender, 1),
+            StreamReceiver::Outcome::Accepted);
+  EXPECT_EQ(receiver.stats().dtmf_events, 1U);
+}
+
+}  // namespace
+}  // namespace siprecd::media
