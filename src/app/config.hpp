@@ -31,7 +31,7 @@ struct DomainConfig {
   /// Refuse INVITEs that are not SIPREC.
   bool require_siprec = false;
   /// Codec preference for SDP answers (PCMU, PCMA, G722, G729, opus, L16).
-  std::vector<std::string> codecs{"PCMU", "PCMA"};
+  std::vector<std::string> codecs{"PCMU", "PCMA", "G722", "opus", "G729"};
   /// SIP source networks allowed to send INVITEs for this domain; empty: any source.
   std::vector<std::string> allow_sources;
   /// Test and operations hook: the record decision is delayed this long (0..60000).

@@ -37,7 +37,15 @@ struct RenderRequest {
 /// last decoded packets.
 struct RenderedStream {
   std::string codec;     ///< from the spool header ("" when the spool is missing or has none)
-  uint64_t packets = 0;  ///< audio packets placed on the timeline
+  uint64_t packets = 0;  ///< audio packets placed on the timeline (0 when not decodable)
+  /// Rate of the decoded audio before resampling to RenderResult::sample_rate (0 when
+  /// nothing was decoded).
+  uint32_t sample_rate = 0;
+  /// Why the stream is a silent channel although it has packets, e.g. a codec this build
+  /// cannot decode; "" when it was decoded (or had nothing to decode).
+  std::string error;
+  uint64_t concealed_gaps = 0;       ///< gaps filled by the codec's loss concealment
+  uint64_t undecodable_packets = 0;  ///< payloads the codec rejected (left silent)
   std::optional<int64_t> first_packet_ms;
   std::optional<int64_t> last_packet_ms;
 };
@@ -53,20 +61,27 @@ struct RenderResult {
   std::vector<RenderedStream> streams;
 };
 
-/// Renders the streams' spools into a WAV file (PCM 16-bit, 8000 Hz, one channel per
-/// stream, all the same length). Each packet of the stream's codec (PCMU or PCMA; other
-/// payload types such as telephone-event are ignored) is decoded and placed on the
-/// wall-clock timeline by StreamTimeline; gaps are silence, a later duplicate overwrites
-/// an earlier one, samples before the session start are cut, and the file ends with the
-/// latest packet or at session_end_epoch_ms, whichever is later. A missing spool (the stream
-/// received no packet; see RenderStream) or a spool without header or packets gives a silent
-/// channel; a torn or corrupt spool tail is ignored. Memory stays bounded (payloads are read
-/// back per block). The output's directory is created if missing; the file is written under
-/// a temporary name, fsynced (with its directory) when `sync_to_disk` is set, and renamed over
-/// `output_wav`. Fails, naming the stream or path, when there is no stream, a spool exists but
-/// cannot be opened or read (any error other than "does not exist") or its codec is not
-/// supported yet, or the output cannot be written (nothing is left behind but a directory
-/// created for it). Blocking: run on the worker pool.
+/// Renders the streams' spools into a WAV file (PCM 16-bit, one channel per stream, all the
+/// same length). Each packet of the stream's codec (the spool header's; other payload types
+/// such as telephone-event or comfort noise are ignored) is decoded by
+/// media::codecs::createCodec and placed on the wall-clock timeline by StreamTimeline; gaps
+/// are silence, except a gap of at most 100 ms inside a talk spurt (same SSRC, no marker
+/// bit), which the codec's loss concealment fills (Opus / G.729 PLC). A later duplicate
+/// overwrites an earlier one, samples before the session start are cut, and the file ends
+/// with the latest packet or at session_end_epoch_ms, whichever is later.
+/// The file's sample rate is the highest decoded rate among the streams (8000 Hz for G.711
+/// only, 16000 with G.722, 48000 with Opus; 8000 when nothing is decodable); streams decoded
+/// at a lower rate are upsampled by band-limited interpolation (BandLimitedInterpolator).
+/// A stream whose codec cannot be decoded renders as a silent channel, its RenderedStream
+/// saying why in `error`; the other channels are rendered normally. A missing spool (the
+/// stream received no packet; see RenderStream) or a spool without header or packets gives a
+/// silent channel; a torn or corrupt spool tail is ignored. Memory stays bounded (payloads
+/// are read back and decoded per block). The output's directory is created if missing; the
+/// file is written under a temporary name, fsynced (with its directory) when `sync_to_disk`
+/// is set, and renamed over `output_wav`. Fails, naming the stream or path, when there is no
+/// stream, a spool exists but cannot be opened or read (any error other than "does not
+/// exist"), or the output cannot be written (nothing is left behind but a directory created
+/// for it). Blocking: run on the worker pool.
 [[nodiscard]] Result<RenderResult> renderWav(const RenderRequest& request);
 
 }  // namespace siprecd::recording

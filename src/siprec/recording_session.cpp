@@ -9,6 +9,7 @@
 #include "base/random.hpp"
 #include "base/strings.hpp"
 #include "db/repository.hpp"
+#include "media/codecs/codec.hpp"
 #include "sdp/parser.hpp"
 #include "sdp/serializer.hpp"
 #include "sip/header_fields.hpp"
@@ -35,9 +36,16 @@ uint32_t clockRateOf(std::string_view codec) {
 }
 
 sdp::AnswerPolicy answerPolicyFor(const DomainPolicy& domain) {
+  // Only codecs this build can decode are answered (G.729 is optional, SIPRECD_WITH_G729):
+  // accepting one the renderer cannot decode would record silence.
+  static const std::vector<std::string> kDecodable = media::codecs::supportedCodecNames();
   sdp::AnswerPolicy policy;
   policy.codecs.clear();
   for (const auto& codec : domain.codecs) {
+    if (std::none_of(kDecodable.begin(), kDecodable.end(),
+                     [&](const std::string& name) { return iequals(name, codec); })) {
+      continue;
+    }
     policy.codecs.push_back(sdp::CodecPreference{codec, clockRateOf(codec)});
   }
   return policy;

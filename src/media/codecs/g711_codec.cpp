@@ -2,8 +2,7 @@
 
 #include <array>
 
-// Duplicates the decoding half of recording/g711.cpp on purpose: media must not depend on
-// recording, and recording/g711 goes once the renderer decodes through this codec layer.
+// ITU-T G.711 decoding (µ-law and A-law), the one implementation in siprecd.
 
 namespace siprecd::media::codecs {
 

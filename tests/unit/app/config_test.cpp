@@ -135,7 +135,8 @@ TEST(Config, ReadsEveryKeyOfTheYamlFile) {
   EXPECT_EQ(acme.codecs, (std::vector<std::string>{"PCMA", "PCMU"}));
   EXPECT_EQ(acme.allow_sources, std::vector<std::string>{"10.1.0.0/16"});
   EXPECT_EQ(acme.decision_delay_ms, 250);
-  EXPECT_EQ(c.domains[1].codecs, (std::vector<std::string>{"PCMU", "PCMA"}));
+  EXPECT_EQ(c.domains[1].codecs,
+            (std::vector<std::string>{"PCMU", "PCMA", "G722", "opus", "G729"}));
 }
 
 TEST(Config, EnvironmentOverridesFileAndFlagsOverrideEnvironment) {

@@ -11,10 +11,10 @@
 #include <vector>
 
 #include <sndfile.h>
+#include <spandsp.h>
 
 #include "base/random.hpp"
 #include "media/spool_writer.hpp"
-#include "recording/g711.hpp"
 
 namespace siprecd::recording::testing {
 
@@ -51,7 +51,8 @@ class SpoolBuilder {
   }
 
   SpoolBuilder& add(int64_t arrival_epoch_us, uint16_t seq, uint32_t timestamp, uint32_t ssrc,
-                    uint8_t payload_type, const std::vector<std::byte>& payload) {
+                    uint8_t payload_type, const std::vector<std::byte>& payload,
+                    bool marker = false) {
     media::SpoolRecord record;
     record.arrival_epoch_us = arrival_epoch_us;
     record.seq = media::SeqNum(seq);
@@ -59,6 +60,7 @@ class SpoolBuilder {
     record.ssrc = media::Ssrc(ssrc);
     record.payload_type = payload_type;
     record.payload = payload;
+    record.marker = marker;
     writer_->append(record);
     return *this;
   }
@@ -95,7 +97,8 @@ inline std::vector<std::byte> tone(Law law, double frequency_hz, int64_t first, 
     const double t = static_cast<double>(first + static_cast<int64_t>(i)) / 8000.0;
     const auto sample = static_cast<int16_t>(
         std::lround(amplitude * std::cos(2.0 * std::numbers::pi * frequency_hz * t)));
-    codes[i] = static_cast<std::byte>(law == Law::Mu ? encodeMuLaw(sample) : encodeALaw(sample));
+    codes[i] =
+        static_cast<std::byte>(law == Law::Mu ? linear_to_ulaw(sample) : linear_to_alaw(sample));
   }
   return codes;
 }

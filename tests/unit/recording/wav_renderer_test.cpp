@@ -236,15 +236,29 @@ TEST_F(WavRendererTest, ReplacesOutputAtomicallyAndLeavesNoTemporaryFile) {
   }
 }
 
-TEST_F(WavRendererTest, RejectsUnsupportedCodecAndLeavesNothing) {
-  SpoolBuilder builder(spool("opus"), "opus", 111, 48000);
-  builder.add(kT0Us, 1, 0, 1, 111, std::vector<std::byte>(40));
+TEST_F(WavRendererTest, UnknownCodecIsASilentFlaggedChannelBesideIntactOnes) {
+  SpoolBuilder builder(spool("x"), "SILK", 111, 16000);
+  for (int i = 0; i < 50; ++i) {
+    builder.add(kT0Us + i * 20'000, static_cast<uint16_t>(i), i * 320U, 1, 111,
+                std::vector<std::byte>(40, std::byte{0x55}));
+  }
   builder.finish();
-  const auto result = renderWav({{{spool("opus")}}, output(), std::nullopt});
-  ASSERT_FALSE(result);
-  EXPECT_NE(result.error().message.find("opus"), std::string::npos);
-  EXPECT_NE(result.error().message.find("stream 0"), std::string::npos);
-  EXPECT_FALSE(std::filesystem::exists(output()));
+  writeTone(spool("a"), Law::Mu, 1000, kT0Us, 50, 0);
+  const auto result = renderWav({{{spool("x")}, {spool("a")}}, output(), std::nullopt});
+  ASSERT_TRUE(result) << result.error().message;
+  EXPECT_EQ(result->sample_rate, 8000U);
+  ASSERT_EQ(result->streams.size(), 2U);
+  EXPECT_EQ(result->streams[0].codec, "SILK");
+  EXPECT_NE(result->streams[0].error.find("SILK"), std::string::npos);
+  EXPECT_EQ(result->streams[0].packets, 0U);
+  EXPECT_EQ(result->streams[0].first_packet_ms, kT0Ms);
+  EXPECT_EQ(result->streams[1].error, "");
+  EXPECT_EQ(result->streams[1].packets, 50U);
+  const auto wav = readWav(output());
+  ASSERT_TRUE(wav);
+  ASSERT_EQ(wav->frameCount(), 8000U);
+  EXPECT_TRUE(wav->silent(0, 0, 8000));
+  EXPECT_NEAR(wav->zeroCrossings(1, 0, 8000), 2000, 4);
 }
 
 TEST_F(WavRendererTest, MissingSpoolIsASilentChannelOfTheSessionLength) {
