@@ -36,7 +36,7 @@ fuzz-build: setup-build
 	  -DSIPRECD_FUZZ=ON -DSIPRECD_BUILD_APP=OFF >/dev/null
 	@ninja -C $(SAN_DIR) fuzz_targets
 
-## make fuzz: run every fuzz target for FUZZ_SECONDS, growing the corpora in place.
+## make fuzz: run every fuzz target for FUZZ_SECONDS; new inputs go to fuzz-artifacts/.
 fuzz: fuzz-build
 	@scripts/fuzz $(SAN_DIR) $(FUZZ_SECONDS)
 
