@@ -66,6 +66,28 @@ Result<void> writeFileAtomically(const std::filesystem::path& path, std::string_
   return {};
 }
 
+nlohmann::json recordingDocument(const RecordingFacts& facts) {
+  auto optional = [](const std::optional<int64_t>& ms) {
+    return ms ? nlohmann::json(*ms) : nlohmann::json();
+  };
+  return {
+      {"recordingId", facts.recording_id},
+      {"domain", facts.domain},
+      {"callId", facts.call.call_id},
+      {"from", facts.call.from},
+      {"to", facts.call.to},
+      {"requestUri", facts.call.request_uri},
+      {"source", facts.call.source},
+      {"createdTime", facts.created_ms},
+      {"answeredTime", optional(facts.answered_ms)},
+      {"byeTime", optional(facts.bye_ms)},
+      {"endReason", facts.end_reason},
+      {"interrupted", facts.interrupted},
+      {"streams", facts.streams},
+      {"metadata", facts.metadata},
+  };
+}
+
 Result<FinalizeOutcome> finalizeRecording(const FinalizeJob& job) {
   recording::RenderRequest request;
   for (const auto& spool : job.spools) {

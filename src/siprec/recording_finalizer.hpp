@@ -12,6 +12,30 @@
 
 namespace siprecd::siprec {
 
+/// The SIP identifiers of the recorded call, as recording.json, the state store and the
+/// record decision report them.
+struct CallIdentity {
+  std::string call_id, from, to, request_uri;
+  std::string source;  ///< "udp:192.0.2.1:5060"
+};
+
+/// What recording.json states about a call before rendering adds its timing and audio.
+struct RecordingFacts {
+  std::string recording_id;
+  std::string domain;
+  CallIdentity call;
+  int64_t created_ms = 0;
+  std::optional<int64_t> answered_ms;
+  std::optional<int64_t> bye_ms;
+  std::string end_reason;  ///< "bye", "rtp-timeout", "interrupted", ...
+  bool interrupted = false;
+  nlohmann::json streams = nlohmann::json::array();
+  nlohmann::json metadata = nlohmann::json::object();  ///< RFC 7865 JSON view
+};
+
+/// The recording.json document for `facts` (the one place its field names are spelled).
+nlohmann::json recordingDocument(const RecordingFacts& facts);
+
 /// Everything needed to turn a finished session's spools into its recording files. A plain
 /// snapshot, so that the job runs on the worker pool without touching the session.
 struct FinalizeJob {

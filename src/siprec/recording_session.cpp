@@ -609,23 +609,18 @@ void RecordingSession::finalize() {
   job.start_epoch_ms = answered_ms_;
   job.end_epoch_ms = ended_ms_;
   job.metadata_xml = metadata_xml_;
-  job.document = {
-      {"recordingId", recording_id_},
-      {"domain", domain_->name},
-      {"callId", identity_.call_id},
-      {"from", identity_.from},
-      {"to", identity_.to},
-      {"requestUri", identity_.request_uri},
-      {"source", identity_.source},
-      {"siprec", isSiprecRequest(initial_invite_)},
-      {"createdTime", created_ms_},
-      {"answeredTime", answered_ms_ ? nlohmann::json(*answered_ms_) : nlohmann::json()},
-      {"byeTime", ended_ms_ ? nlohmann::json(*ended_ms_) : nlohmann::json()},
-      {"endReason", end_reason_},
-      {"interrupted", false},
-      {"streams", streamsJson(streams_)},
-      {"metadata", metadata_ ? rsMetadataToJson(*metadata_) : nlohmann::json::object()},
-  };
+  RecordingFacts facts;
+  facts.recording_id = recording_id_;
+  facts.domain = domain_->name;
+  facts.call = identity_;
+  facts.created_ms = created_ms_;
+  facts.answered_ms = answered_ms_;
+  facts.bye_ms = ended_ms_;
+  facts.end_reason = end_reason_;
+  facts.streams = streamsJson(streams_);
+  facts.metadata = metadata_ ? rsMetadataToJson(*metadata_) : nlohmann::json::object();
+  job.document = recordingDocument(facts);
+  job.document["siprec"] = isSiprecRequest(initial_invite_);
   std::weak_ptr<bool> alive = alive_;
   EventLoop* loop = &context_.loop;
   context_.workers.post([job = std::move(job), alive, loop, this] {

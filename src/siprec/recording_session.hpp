@@ -42,13 +42,6 @@ struct RecordedStream {
   std::optional<media::StreamStats> stats;    ///< set once closed
 };
 
-/// The SIP identifiers of the recorded call, as recording.json, the state store and the
-/// record decision report them.
-struct CallIdentity {
-  std::string call_id, from, to, request_uri;
-  std::string source;  ///< "udp:192.0.2.1:5060"
-};
-
 /// The SIPREC UAS for one recording (RFC 7866 §6–8): offer/answer, dialog, media streams,
 /// metadata updates, session timer, end and finalisation. Lives on the SIP loop; every
 /// method is called there. The manager owns it and removes it once isDone().

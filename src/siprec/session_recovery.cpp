@@ -34,22 +34,18 @@ FinalizeJob jobFor(const db::RecordingRecord& record, const std::filesystem::pat
   // The timeline starts at the answer and ends with the last packet that reached the disk.
   job.start_epoch_ms = record.started_ms;
   job.metadata_xml = record.metadata_xml;
-  job.document = {
-      {"recordingId", record.id},
-      {"domain", record.domain},
-      {"callId", record.call_id},
-      {"from", record.from_uri},
-      {"to", record.to_uri},
-      {"requestUri", record.request_uri},
-      {"source", record.source},
-      {"createdTime", record.created_ms},
-      {"answeredTime", record.started_ms ? nlohmann::json(*record.started_ms) : nlohmann::json()},
-      {"byeTime", nlohmann::json()},
-      {"endReason", kEndReason},
-      {"interrupted", true},
-      {"streams", streams},
-      {"metadata", parseOr(record.metadata_json, nlohmann::json::object())},
-  };
+  RecordingFacts facts;
+  facts.recording_id = record.id;
+  facts.domain = record.domain;
+  facts.call = CallIdentity{record.call_id, record.from_uri, record.to_uri, record.request_uri,
+                            record.source};
+  facts.created_ms = record.created_ms;
+  facts.answered_ms = record.started_ms;
+  facts.end_reason = std::string(kEndReason);
+  facts.interrupted = true;
+  facts.streams = streams;
+  facts.metadata = parseOr(record.metadata_json, nlohmann::json::object());
+  job.document = recordingDocument(facts);
   return job;
 }
 
