@@ -226,6 +226,11 @@ class MetadataBuilder {
   void addStream(pugi::xml_node element);
   void addSessionRecordingAssoc(pugi::xml_node element);
   void addParticipantSessionAssoc(pugi::xml_node element);
+  /// An association's <associate-time>/<disassociate-time> children go into the given
+  /// slots; any other child is kept as extension data.
+  void readAssociationTimes(pugi::xml_node element, std::string& extension_xml,
+                            std::optional<int64_t>& associate,
+                            std::optional<int64_t>& disassociate);
   void addParticipantStreamAssoc(pugi::xml_node element);
   void addStreamRef(RsParticipant& participant, pugi::xml_node element, bool send);
 
@@ -478,20 +483,8 @@ void MetadataBuilder::addSessionRecordingAssoc(pugi::xml_node element) {
   if (id.empty()) {
     return;
   }
-  RsSession& item = session(id);
-  for (const pugi::xml_node child : element.children()) {
-    if (child.type() != pugi::node_element) {
-      continue;
-    }
-    const std::string kind = kindOf(child);
-    if (kind == "associatetime") {
-      session_start_[id].fallback = timeOf(child);
-    } else if (kind == "disassociatetime") {
-      session_stop_[id].fallback = timeOf(child);
-    } else {
-      appendExtension(item.extension_xml, child);
-    }
-  }
+  readAssociationTimes(element, session(id).extension_xml, session_start_[id].fallback,
+                       session_stop_[id].fallback);
 }
 
 void MetadataBuilder::addParticipantSessionAssoc(pugi::xml_node element) {
@@ -499,18 +492,24 @@ void MetadataBuilder::addParticipantSessionAssoc(pugi::xml_node element) {
   if (id.empty()) {
     return;
   }
-  RsParticipant& item = participant(id);
+  readAssociationTimes(element, participant(id).extension_xml, participant_join_[id].primary,
+                       participant_leave_[id].primary);
+}
+
+void MetadataBuilder::readAssociationTimes(pugi::xml_node element, std::string& extension_xml,
+                                           std::optional<int64_t>& associate,
+                                           std::optional<int64_t>& disassociate) {
   for (const pugi::xml_node child : element.children()) {
     if (child.type() != pugi::node_element) {
       continue;
     }
     const std::string kind = kindOf(child);
     if (kind == "associatetime") {
-      participant_join_[id].primary = timeOf(child);
+      associate = timeOf(child);
     } else if (kind == "disassociatetime") {
-      participant_leave_[id].primary = timeOf(child);
+      disassociate = timeOf(child);
     } else {
-      appendExtension(item.extension_xml, child);
+      appendExtension(extension_xml, child);
     }
   }
 }
