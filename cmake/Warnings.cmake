@@ -24,6 +24,7 @@ function(siprecd_unit_test name)
   cmake_parse_arguments(ARG "" "" "SOURCES;DEPS" ${ARGN})
   add_executable(${name} ${ARG_SOURCES})
   target_link_libraries(${name} PRIVATE ${ARG_DEPS} GTest::gmock GTest::gtest_main)
+  target_include_directories(${name} PRIVATE ${PROJECT_SOURCE_DIR}/tests/unit)
   target_compile_definitions(${name} PRIVATE
     SIPRECD_TEST_DATA_DIR="${PROJECT_SOURCE_DIR}/tests/unit/data")
   siprecd_set_warnings(${name})

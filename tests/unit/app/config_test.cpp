@@ -8,30 +8,12 @@
 #include <gtest/gtest.h>
 
 #include "app/config_yaml.hpp"
+#include "support/temp_dir.hpp"
 
 namespace siprecd::app {
 namespace {
 
-/// A scratch directory removed at the end of the test.
-class TempDir {
- public:
-  TempDir() {
-    path_ =
-        std::filesystem::temp_directory_path() /
-        ("siprecd-config-test-" + std::to_string(::getpid()) + "-" + std::to_string(counter_++));
-    std::filesystem::create_directories(path_);
-  }
-  ~TempDir() { std::filesystem::remove_all(path_); }
-  std::filesystem::path write(const std::string& name, const std::string& text) const {
-    const auto file = path_ / name;
-    std::ofstream(file) << text;
-    return file;
-  }
-
- private:
-  static inline int counter_ = 0;
-  std::filesystem::path path_;
-};
+using test_support::TempDir;
 
 struct LoadResult {
   Result<Config> config;

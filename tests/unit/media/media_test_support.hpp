@@ -14,6 +14,7 @@
 
 #include "base/clock.hpp"
 #include "base/random.hpp"
+#include "support/temp_dir.hpp"
 
 namespace siprecd::media::testing {
 
@@ -35,23 +36,7 @@ class ThreadSafeManualClock final : public Clock {
   std::atomic<int64_t> offset_ms_{0};
 };
 
-/// A fresh directory under the system temp dir, removed with its contents at the end.
-class TempDir {
- public:
-  TempDir() : path_(std::filesystem::temp_directory_path() / ("siprecd-media-" + randomToken(12))) {
-    std::filesystem::create_directories(path_);
-  }
-  ~TempDir() {
-    std::error_code ignored;
-    std::filesystem::remove_all(path_, ignored);
-  }
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
-  const std::filesystem::path& path() const { return path_; }
-
- private:
-  std::filesystem::path path_;
-};
+using ::siprecd::test_support::TempDir;
 
 /// The RTP fields a test packet is built from.
 struct RtpFields {

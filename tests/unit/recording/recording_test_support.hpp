@@ -15,26 +15,11 @@
 
 #include "base/random.hpp"
 #include "media/spool_writer.hpp"
+#include "support/temp_dir.hpp"
 
 namespace siprecd::recording::testing {
 
-/// A fresh directory under the system temp dir, removed with its contents at the end.
-class TempDir {
- public:
-  TempDir() : path_(std::filesystem::temp_directory_path() / ("siprecd-rec-" + randomToken(12))) {
-    std::filesystem::create_directories(path_);
-  }
-  ~TempDir() {
-    std::error_code ignored;
-    std::filesystem::remove_all(path_, ignored);
-  }
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
-  const std::filesystem::path& path() const { return path_; }
-
- private:
-  std::filesystem::path path_;
-};
+using ::siprecd::test_support::TempDir;
 
 /// Writes a spool the way the media engine does.
 class SpoolBuilder {

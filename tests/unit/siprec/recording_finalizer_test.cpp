@@ -6,20 +6,13 @@
 
 #include <gtest/gtest.h>
 
+#include "support/temp_dir.hpp"
+
 namespace siprecd::siprec {
 namespace {
 
 class RecordingFinalizerTest : public ::testing::Test {
  protected:
-  void SetUp() override {
-    directory_ = std::filesystem::temp_directory_path() /
-                 ("finalizer-" + std::to_string(::getpid()) + "-" +
-                  ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    std::filesystem::remove_all(directory_);
-    std::filesystem::create_directories(directory_);
-  }
-  void TearDown() override { std::filesystem::remove_all(directory_); }
-
   static std::string read(const std::filesystem::path& path) {
     std::ifstream file(path, std::ios::binary);
     std::stringstream content;
@@ -27,7 +20,8 @@ class RecordingFinalizerTest : public ::testing::Test {
     return content.str();
   }
 
-  std::filesystem::path directory_;
+  test_support::TempDir dir_;
+  const std::filesystem::path& directory_ = dir_.path();
 };
 
 TEST_F(RecordingFinalizerTest, WritesFilesAtomicallyWithoutLeftovers) {
@@ -52,7 +46,7 @@ TEST_F(RecordingFinalizerTest, RendersSilentSpoolsUntilTheCallEndAndWritesTheDoc
   job.directory = directory_;
   job.spools = {directory_ / "stream-0.spool", directory_ / "stream-1.spool"};
   for (const auto& spool : job.spools) {
-    std::ofstream(spool).close();
+    dir_.write(spool.filename().string(), "");
   }
   job.start_epoch_ms = 1'700'000'000'000;
   job.end_epoch_ms = 1'700'000'002'500;
