@@ -13,6 +13,7 @@
 #include "sdp/parser.hpp"
 #include "sdp/serializer.hpp"
 #include "sip/header_fields.hpp"
+#include "sip/response_builder.hpp"
 #include "siprec/offer_extractor.hpp"
 #include "siprec/record_decider.hpp"
 #include "siprec/recording_finalizer.hpp"
@@ -22,7 +23,6 @@ namespace siprecd::siprec {
 namespace {
 
 constexpr std::string_view kComponent = "siprec";
-constexpr std::string_view kAllow = "INVITE, ACK, BYE, CANCEL, OPTIONS, UPDATE, INFO";
 
 /// RTP clock rates of the codecs a domain may list (RFC 3551 §6, RFC 7587 for Opus).
 uint32_t clockRateOf(std::string_view codec) {
@@ -199,7 +199,7 @@ void RecordingSession::onDecision(bool record) {
     sip::Message response = sip::makeResponse(pending_invite_->request(), 503, local_tag_);
     response.addHeader("Retry-After", "5");
     // The details (paths, ports) stay in our log; the SRC only learns it may retry.
-    response.addHeader("Warning", "399 siprecd \"no media resources available\"");
+    sip::addWarning(response, "siprecd", "no media resources available");
     pending_invite_->respond(response);
     pending_invite_.reset();
     releaseStreams();
@@ -306,7 +306,7 @@ void RecordingSession::respondWithAnswer(sip::ServerTransaction& transaction, in
   response.addHeader(
       "Contact", fmt::format("<sip:siprecd@{}:{};transport={}>", hostForUri(peer_.local_address),
                              peer_.local_port, sip::toString(peer_.transport)));
-  response.addHeader("Allow", std::string(kAllow));
+  response.addHeader("Allow", std::string(kAllowedMethods));
   response.addHeader("Supported", "timer");
   if (auto expires = negotiateSessionTimer(transaction.request(), response)) {
     session_expires_ = *expires;
@@ -321,12 +321,10 @@ void RecordingSession::respond(sip::ServerTransaction& transaction, int status,
                                std::string_view warning) {
   sip::Message response = sip::makeResponse(transaction.request(), status, local_tag_);
   if (!warning.empty()) {
-    std::string text(warning);
-    std::replace(text.begin(), text.end(), '"', '\'');
-    response.addHeader("Warning", fmt::format("399 siprecd \"{}\"", text));
+    sip::addWarning(response, "siprecd", warning);
   }
   if (status == 405) {
-    response.addHeader("Allow", std::string(kAllow));
+    response.addHeader("Allow", std::string(kAllowedMethods));
   }
   transaction.respond(response);
 }
@@ -463,7 +461,7 @@ void RecordingSession::onInDialogRequest(std::shared_ptr<sip::ServerTransaction>
       mergeMetadata(*body->metadata_xml, method);
     }
     sip::Message response = sip::makeResponse(request, 200, local_tag_);
-    response.addHeader("Allow", std::string(kAllow));
+    response.addHeader("Allow", std::string(kAllowedMethods));
     transaction->respond(response);
   } else {
     respond(*transaction, 405);

@@ -5,6 +5,7 @@
 #include <filesystem>
 #include <functional>
 #include <string>
+#include <string_view>
 
 #include "base/event_loop.hpp"
 #include "base/result.hpp"
@@ -22,6 +23,10 @@ class Repository;
 namespace siprecd::siprec {
 
 class RecordDecider;
+
+/// The methods siprecd serves, for Allow headers (RFC 3261 §20.5).
+inline constexpr std::string_view kAllowedMethods =
+    "INVITE, ACK, BYE, CANCEL, OPTIONS, UPDATE, INFO";
 
 /// Sends an in-dialog request (BYE) through a non-INVITE client transaction.
 using RequestSender = std::function<void(sip::Message, const sip::PeerAddress&,

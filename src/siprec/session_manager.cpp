@@ -10,6 +10,7 @@
 #include "base/strings.hpp"
 #include "sdp/parser.hpp"
 #include "sip/header_fields.hpp"
+#include "sip/response_builder.hpp"
 #include "siprec/offer_extractor.hpp"
 #include "siprec/session_metrics.hpp"
 
@@ -17,7 +18,6 @@ namespace siprecd::siprec {
 namespace {
 
 constexpr std::string_view kComponent = "siprec";
-constexpr std::string_view kAllow = "INVITE, ACK, BYE, CANCEL, OPTIONS, UPDATE, INFO";
 /// Option tags siprecd implements (RFC 3261 §8.2.2.3: anything else in Require → 420).
 constexpr std::array<std::string_view, 2> kSupportedOptionTags = {"siprec", "timer"};
 
@@ -60,10 +60,10 @@ void SessionManager::reject(sip::ServerTransaction& transaction, int status,
                             std::string_view warning) {
   sip::Message response = sip::makeResponse(transaction.request(), status, randomToken(12));
   if (!warning.empty()) {
-    response.addHeader("Warning", fmt::format("399 siprecd \"{}\"", warning));
+    sip::addWarning(response, "siprecd", warning);
   }
   if (status == 405 || status == 501) {
-    response.addHeader("Allow", std::string(kAllow));
+    response.addHeader("Allow", std::string(kAllowedMethods));
   }
   transaction.respond(response);
 }
@@ -97,7 +97,7 @@ void SessionManager::onOutOfDialogRequest(std::shared_ptr<sip::ServerTransaction
       return;
     }
     sip::Message response = sip::makeResponse(transaction->request(), 200, randomToken(12));
-    response.addHeader("Allow", std::string(kAllow));
+    response.addHeader("Allow", std::string(kAllowedMethods));
     response.addHeader("Accept", "application/sdp, application/rs-metadata+xml, multipart/mixed");
     response.addHeader("Supported", "siprec, timer");
     transaction->respond(response);
