@@ -10,6 +10,9 @@ find_package(tl-expected REQUIRED)
 find_package(GTest REQUIRED)
 include(GoogleTest)
 
+# SRTP is network input (fuzzed), so it is found in every build, the fuzz build included.
+pkg_check_modules(SRTP2 REQUIRED IMPORTED_TARGET libsrtp2)
+
 # Standalone asio is header-only; Debian ships no CMake package for it.
 add_library(asio_standalone INTERFACE)
 target_compile_definitions(asio_standalone INTERFACE ASIO_STANDALONE ASIO_NO_DEPRECATED)
@@ -20,5 +23,8 @@ if(SIPRECD_BUILD_APP)
   find_package(SQLiteCpp REQUIRED)
   find_package(SQLite3 REQUIRED)
   pkg_check_modules(SNDFILE REQUIRED IMPORTED_TARGET sndfile)
+  pkg_check_modules(SPEEXDSP REQUIRED IMPORTED_TARGET speexdsp)
+  pkg_check_modules(URING REQUIRED IMPORTED_TARGET liburing)
+  pkg_check_modules(CURL REQUIRED IMPORTED_TARGET libcurl)
   find_package(restinio REQUIRED)
 endif()

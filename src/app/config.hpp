@@ -4,6 +4,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <map>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -14,6 +15,34 @@
 /// SIPRECD_* environment variables < command-line flags. docs/configuration.md is the
 /// reference for every key; keep it in step with this file.
 namespace siprecd::app {
+
+/// A named place to store recordings (DESIGN.md §2 "Destinations"). Secrets stay here,
+/// never in API calls, logs or events.
+struct DestinationConfig {
+  std::string name;
+  std::string type = "file";  ///< file | s3 | http
+  /// Default key/path template: {domain} {recordingId} {date} {callId} {ext}.
+  std::string key_template = "{domain}/{date}/{recordingId}.{ext}";
+  // file
+  std::filesystem::path path;  ///< root directory; templates cannot leave it
+  unsigned file_mode = 0640;
+  unsigned dir_mode = 0750;
+  // s3
+  std::string bucket, region = "us-east-1", endpoint;
+  bool path_style = false;
+  std::string access_key_id, secret_access_key, session_token, profile;
+  std::string sse;  ///< "", "AES256" or "aws:kms"
+  std::string kms_key_id, storage_class;
+  uint64_t multipart_threshold_bytes = 16ULL << 20;
+  uint64_t part_size_bytes = 8ULL << 20;
+};
+
+/// Every ready recording of the domain is stored without a command.
+struct AutoStoreConfig {
+  std::string destination = "local";
+  std::string format = "wav";
+  std::string layout = "stereo";
+};
 
 /// A tenant: which calls belong to it and how they are handled.
 struct DomainConfig {
@@ -36,6 +65,27 @@ struct DomainConfig {
   std::vector<std::string> allow_sources;
   /// Test and operations hook: the record decision is delayed this long (0..60000).
   int decision_delay_ms = 0;
+  /// How long the newCall callback may take before default_record applies.
+  int callback_timeout_ms = 2000;
+  /// The decision when newCall times out, fails or answers nonsense ("record"/"decline").
+  bool default_record = true;
+  /// SRTP policy (RFC 4568 SDES): optional | required | refused.
+  std::string srtp = "optional";
+  /// API keys as lower-case hex SHA-256 of the key (config: "sha256:<hex>" or the plain key,
+  /// hashed at load).
+  std::vector<std::string> api_key_hashes;
+  /// JWT bearer verification: an HS256 secret and/or an RS256 public key (PEM file).
+  std::string jwt_hs256_secret;
+  std::filesystem::path jwt_rs256_public_key;
+  /// Recordings not deleted by command are deleted this long after they were created.
+  int retention_hours = 48;
+  /// Named destinations; "local" (a file destination under {data_dir}/recordings/{domain})
+  /// always exists unless configured otherwise.
+  std::map<std::string, DestinationConfig> destinations;
+  std::optional<AutoStoreConfig> auto_store;
+  /// Events are also published here when set (issue: queue transports).
+  std::string sns_topic_arn;
+  std::string sqs_queue_url;
 };
 
 struct Config {
@@ -66,6 +116,13 @@ struct Config {
   std::string rtp_ports = "20000-39999";
   /// A session without RTP for this long ends (0: never).
   int rtp_timeout_s = 60;
+  /// Media threads; 0: one per core.
+  int media_threads = 0;
+  /// Spool flush + fdatasync interval.
+  int spool_flush_ms = 1000;
+
+  /// An event not delivered within this age is marked dead (visible through the API).
+  int events_max_age_s = 86400;
 
   /// Never empty after loadConfig(): without configured domains, one domain "default"
   /// that matches every call.

@@ -35,6 +35,13 @@ struct RecordingRecord {
   std::string metadata_json;  // its JSON view
   std::string streams_json;
   std::string audio_path;
+  /// Pauses (PAUSERECORDING..RESUMERECORDING) as a JSON array of {"from": ms, "to": ms}
+  /// (epoch ms; "to" absent while still paused). "" means none.
+  std::string pauses_json;
+  /// The assurance report (per-stream quality, DESIGN.md §2 RECORDINGREADY) as JSON.
+  std::string assurance_json;
+  /// The latest completed store: {"destination","location","format","size","sha256"}.
+  std::string stored_json;
   /// Set by the store on every write; ignored on input.
   int64_t updated_ms = 0;
 
@@ -49,6 +56,56 @@ struct RecordingTransition {
   std::string detail;
 
   bool operator==(const RecordingTransition&) const = default;
+};
+
+/// One event in the outbox (DESIGN.md §2 "Callbacks and events"). Delivered in `sequence`
+/// order per recording, at least once.
+struct OutboxEvent {
+  int64_t sequence = 0;  ///< assigned by the store on insert (increasing); ignored on input
+  std::string event_id;  ///< unique (UUID)
+  std::string domain;
+  std::string recording_id;
+  std::string name;  ///< the body's `method`, e.g. "RECORDINGSTARTED"
+  std::string body;  ///< the JSON body exactly as delivered (signed as is)
+  int64_t created_ms = 0;
+  std::string status = "pending";  ///< pending | delivered | dead
+  int attempts = 0;
+  int64_t next_attempt_ms = 0;  ///< not before this (epoch ms)
+  std::string last_error;
+  std::optional<int64_t> delivered_ms;
+
+  bool operator==(const OutboxEvent&) const = default;
+};
+
+/// The outcome of a command, kept for idempotent repeats (same domain, recording, method and
+/// Idempotency-Key header return the first reply).
+struct CommandResult {
+  std::string domain;
+  std::string recording_id;
+  std::string method;           ///< e.g. "STORERECORDING"
+  std::string idempotency_key;  ///< the header's value (never empty here)
+  int status = 200;             ///< HTTP status of the first reply
+  std::string body;             ///< its JSON body
+  int64_t created_ms = 0;
+
+  bool operator==(const CommandResult&) const = default;
+};
+
+/// A page request over a domain's recordings, newest (created_ms, then id) first.
+struct RecordingQuery {
+  std::string domain;
+  std::optional<std::string> state;
+  std::optional<int64_t> created_from_ms;  ///< inclusive
+  std::optional<int64_t> created_to_ms;    ///< exclusive
+  /// Case-insensitive substring of from_uri, to_uri or metadata_json (participant AoR/name).
+  std::string participant;
+  std::string cursor;  ///< "" for the first page; next_cursor of the previous page
+  std::size_t limit = 50;  ///< 1..1000
+};
+
+struct RecordingPage {
+  std::vector<RecordingRecord> items;
+  std::string next_cursor;  ///< "" when this is the last page
 };
 
 /// Writes are asynchronous: they return at once, are applied in call order (across all
@@ -79,6 +136,39 @@ class Repository {
   virtual Result<std::vector<RecordingRecord>> recordingsInState(std::string_view state) = 0;
   /// The recording's state history in the order it was recorded.
   virtual Result<std::vector<RecordingTransition>> transitions(std::string_view recording_id) = 0;
+
+  /// Lists recordings (see RecordingQuery); fails on a malformed cursor (code 400).
+  virtual Result<RecordingPage> listRecordings(const RecordingQuery& query) = 0;
+  /// Recordings created before `created_before_ms` that still hold siprecd's copy (any
+  /// state but deleted, declined, cancelled), oldest first, at most `limit`: the retention
+  /// janitor's input.
+  virtual Result<std::vector<RecordingRecord>> recordingsCreatedBefore(int64_t created_before_ms,
+                                                                       std::size_t limit) = 0;
+
+  /// Queues the insertion of an outbox event (ordered after every write queued before it,
+  /// so a state change queued first is persisted before its event).
+  virtual void insertEvent(OutboxEvent event) = 0;
+  /// Queues an update of an event's delivery fields (status, attempts, next_attempt_ms,
+  /// last_error, delivered_ms), matched by event_id.
+  virtual void updateEventDelivery(const OutboxEvent& event) = 0;
+  /// Pending events whose next_attempt_ms <= `due_by_ms`, in sequence order, at most
+  /// `limit`; for each recording only its oldest pending event (later ones wait for it).
+  virtual Result<std::vector<OutboxEvent>> dueEvents(int64_t due_by_ms, std::size_t limit) = 0;
+  /// Every event of a recording in sequence order (the read API shows delivery status).
+  virtual Result<std::vector<OutboxEvent>> eventsForRecording(std::string_view recording_id) = 0;
+  /// Dead events of a domain, newest first, at most `limit`.
+  virtual Result<std::vector<OutboxEvent>> deadEvents(std::string_view domain,
+                                                      std::size_t limit) = 0;
+  /// Number of pending events (metric siprecd_events_pending).
+  virtual Result<int64_t> pendingEventCount() = 0;
+
+  /// The stored reply of a command, if any (synchronous read).
+  virtual Result<std::optional<CommandResult>> findCommandResult(std::string_view domain,
+                                                                 std::string_view recording_id,
+                                                                 std::string_view method,
+                                                                 std::string_view key) = 0;
+  /// Queues saving a command's reply; a second save with the same four keys is ignored.
+  virtual void saveCommandResult(CommandResult result) = 0;
 
   /// Blocks until every write queued before the call is done (shutdown, tests). Not from
   /// an afterWrites() callback.

@@ -8,6 +8,7 @@
 #include <mutex>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "base/clock.hpp"
 #include "base/result.hpp"
@@ -31,6 +32,13 @@ struct StreamSpec {
   uint32_t clock_rate = 0;           ///< Hz, > 0
   std::optional<uint8_t> telephone_event_pt;  ///< RFC 4733, when negotiated
   bool rtcp_mux = false;                      ///< RFC 5761: RTCP on the RTP port
+  /// SDES-SRTP (RFC 4568): the SRC's crypto suite ("AES_CM_128_HMAC_SHA1_80", ...) and
+  /// master key || salt, decoded from its a=crypto inline key. Absent: plain RTP.
+  struct Srtp {
+    std::string suite;
+    std::vector<uint8_t> master_key_salt;
+  };
+  std::optional<Srtp> srtp;
 };
 
 /// An open stream: its engine id and the RTP port to put in the SDP answer.

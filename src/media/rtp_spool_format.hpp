@@ -29,6 +29,10 @@
 //       24     n  payload (after CSRCs, extension and padding were removed)
 //     24+n     4  CRC-32 of the record's bytes before it
 //
+// Kind 2 (RTCP sender report, RFC 3550 §6.4.1) uses the same layout: sequence number 0,
+// RTP timestamp and SSRC from the report, payload type 0, and an 8-byte payload holding
+// the report's 64-bit NTP timestamp (big-endian). Readers skip kinds they do not know.
+//
 // A crash can leave a torn record at the tail; its CRC (or its missing bytes) marks it and
 // readers stop there, keeping every record before it.
 
@@ -76,6 +80,7 @@ struct SpoolHeader {
 
 enum class SpoolRecordKind : uint8_t {
   Rtp = 1,
+  SenderReport = 2,  ///< RTCP SR: payload = 8-byte NTP timestamp; timestamp = its RTP time
 };
 
 /// One record. `payload` is a view: into the caller's packet when writing, into the
