@@ -9,6 +9,7 @@
 
 #include "app/cidr.hpp"
 #include "app/cli.hpp"
+#include "app/config_control.hpp"
 #include "app/config_yaml.hpp"
 #include "base/log.hpp"
 #include "base/strings.hpp"
@@ -304,8 +305,19 @@ Result<void> validateConfig(const Config& config) {
       return keyError(path + ".name",
                       fmt::format("duplicate domain name \"{}\"", config.domains[i].name));
     }
+    if (auto ok = validateDomainControl(config.domains[i], path); !ok) {
+      return ok;
+    }
   }
-  return {};
+  for (const auto& [key, value, min, max] :
+       {std::tuple<std::string_view, int, int, int>{"media.threads", config.media_threads, 0, 256},
+        {"media.spool_flush_ms", config.spool_flush_ms, 10, 60000},
+        {"events.max_age_s", config.events_max_age_s, 60, 30 * 86400}}) {
+    if (value < min || value > max) {
+      return keyError(key, fmt::format("must be within {}..{} (got {})", min, max, value));
+    }
+  }
+  return validateApiExposure(config);
 }
 
 Result<LoadedConfig> loadConfig(int argc, char** argv,

@@ -10,6 +10,8 @@
 #include <fmt/format.h>
 #include <yaml-cpp/yaml.h>
 
+#include "app/api_key_hash.hpp"
+
 namespace siprecd::app {
 namespace {
 
@@ -43,6 +45,16 @@ class YamlReader {
                                                 const std::string& p) -> Result<void> {
                                               if (k == "listen") {
                                                 return readString(v, p, config.http_listen);
+                                              }
+                                              return unknownKey(v, p);
+                                            });
+                        }
+                        if (key == "events") {
+                          return forEachKey(value, path,
+                                            [&](const std::string& k, const YAML::Node& v,
+                                                const std::string& p) -> Result<void> {
+                                              if (k == "max_age_s") {
+                                                return readInt(v, p, config.events_max_age_s);
                                               }
                                               return unknownKey(v, p);
                                             });
@@ -122,6 +134,12 @@ class YamlReader {
           if (key == "rtp_timeout_s") {
             return readInt(value, p, config.rtp_timeout_s);
           }
+          if (key == "threads") {
+            return readInt(value, p, config.media_threads);
+          }
+          if (key == "spool_flush_ms") {
+            return readInt(value, p, config.spool_flush_ms);
+          }
           return unknownKey(value, p);
         });
   }
@@ -186,8 +204,169 @@ class YamlReader {
           if (key == "decision_delay_ms") {
             return readInt(value, p, domain.decision_delay_ms);
           }
+          if (key == "callback_timeout_ms") {
+            return readInt(value, p, domain.callback_timeout_ms);
+          }
+          if (key == "default_decision") {
+            std::string decision;
+            auto ok = readString(value, p, decision);
+            if (ok && decision != "record" && decision != "decline") {
+              return error(value, p, "expected record or decline");
+            }
+            domain.default_record = decision == "record";
+            return ok;
+          }
+          if (key == "srtp") {
+            return readString(value, p, domain.srtp);
+          }
+          if (key == "retention_hours") {
+            return readInt(value, p, domain.retention_hours);
+          }
+          if (key == "api") {
+            return applyDomainApi(value, p, domain);
+          }
+          if (key == "destinations") {
+            return applyDestinations(value, p, domain);
+          }
+          if (key == "auto_store") {
+            AutoStoreConfig policy;
+            auto ok = forEachKey(value, p,
+                                 [&](const std::string& k, const YAML::Node& v,
+                                     const std::string& q) -> Result<void> {
+                                   if (k == "destination") {
+                                     return readString(v, q, policy.destination);
+                                   }
+                                   if (k == "format") {
+                                     return readString(v, q, policy.format);
+                                   }
+                                   if (k == "layout") {
+                                     return readString(v, q, policy.layout);
+                                   }
+                                   return unknownKey(v, q);
+                                 });
+            if (ok && !value.IsNull()) {
+              domain.auto_store = policy;
+            }
+            return ok;
+          }
+          if (key == "sns_topic_arn") {
+            return readString(value, p, domain.sns_topic_arn);
+          }
+          if (key == "sqs_queue_url") {
+            return readString(value, p, domain.sqs_queue_url);
+          }
           return unknownKey(value, p);
         });
+  }
+
+  Result<void> applyDomainApi(const YAML::Node& node, const std::string& path,
+                              DomainConfig& domain) {
+    return forEachKey(
+        node, path,
+        [&](const std::string& key, const YAML::Node& value, const std::string& p) -> Result<void> {
+          if (key == "keys") {
+            std::vector<std::string> keys;
+            auto ok = readStringList(value, p, keys);
+            if (!ok) {
+              return ok;
+            }
+            domain.api_key_hashes.clear();
+            for (const auto& api_key : keys) {
+              auto hash = apiKeyHash(api_key);
+              if (!hash) {
+                return error(value, p, hash.error().message);
+              }
+              domain.api_key_hashes.push_back(*hash);
+            }
+            return {};
+          }
+          if (key == "jwt_hs256_secret") {
+            return readString(value, p, domain.jwt_hs256_secret);
+          }
+          if (key == "jwt_rs256_public_key") {
+            std::string file;
+            auto ok = readString(value, p, file);
+            domain.jwt_rs256_public_key = file;
+            return ok;
+          }
+          return unknownKey(value, p);
+        });
+  }
+
+  Result<void> applyDestinations(const YAML::Node& node, const std::string& path,
+                                 DomainConfig& domain) {
+    return forEachKey(node, path,
+                      [&](const std::string& name, const YAML::Node& value,
+                          const std::string& p) -> Result<void> {
+                        DestinationConfig destination;
+                        destination.name = name;
+                        auto ok = applyDestination(value, p, destination);
+                        if (ok) {
+                          domain.destinations[name] = std::move(destination);
+                        }
+                        return ok;
+                      });
+  }
+
+  Result<void> applyDestination(const YAML::Node& node, const std::string& path,
+                                DestinationConfig& d) {
+    const std::map<std::string, std::string*> strings{
+        {"type", &d.type},
+        {"key_template", &d.key_template},
+        {"bucket", &d.bucket},
+        {"region", &d.region},
+        {"endpoint", &d.endpoint},
+        {"access_key_id", &d.access_key_id},
+        {"secret_access_key", &d.secret_access_key},
+        {"session_token", &d.session_token},
+        {"profile", &d.profile},
+        {"sse", &d.sse},
+        {"kms_key_id", &d.kms_key_id},
+        {"storage_class", &d.storage_class},
+    };
+    return forEachKey(
+        node, path,
+        [&](const std::string& key, const YAML::Node& value, const std::string& p) -> Result<void> {
+          if (auto it = strings.find(key); it != strings.end()) {
+            return readString(value, p, *it->second);
+          }
+          if (key == "path") {
+            std::string dir;
+            auto ok = readString(value, p, dir);
+            d.path = dir;
+            return ok;
+          }
+          if (key == "file_mode" || key == "dir_mode") {
+            return readMode(value, p, key == "file_mode" ? d.file_mode : d.dir_mode);
+          }
+          if (key == "path_style") {
+            return readBool(value, p, d.path_style);
+          }
+          if (key == "multipart_threshold_bytes" || key == "part_size_bytes") {
+            int64_t bytes = 0;
+            auto ok = readInteger(value, p, bytes, 5LL << 20, 5LL << 30);
+            (key == "part_size_bytes" ? d.part_size_bytes : d.multipart_threshold_bytes) =
+                static_cast<uint64_t>(bytes);
+            return ok;
+          }
+          return unknownKey(value, p);
+        });
+  }
+
+  /// File modes are octal strings ("0640"); YAML would read 0640 as decimal 640.
+  Result<void> readMode(const YAML::Node& node, const std::string& path, unsigned& out) {
+    if (!node.IsScalar()) {
+      return error(node, path, "expected an octal mode such as \"0640\"");
+    }
+    const std::string& text = node.Scalar();
+    unsigned value = 0;
+    const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value, 8);
+    if (ec != std::errc() || end != text.data() + text.size() || value > 0777) {
+      return error(node, path,
+                   fmt::format("expected an octal mode such as \"0640\", got \"{}\"", text));
+    }
+    out = value;
+    return {};
   }
 
   Result<void> forEachKey(const YAML::Node& node, const std::string& path,

@@ -13,9 +13,9 @@ namespace siprecd::control {
 struct StoreRequest {
   std::string domain;
   std::string recording_id;
-  std::string destination = "local";  ///< a configured name of the domain, or "http"
+  std::string destination = "local";        ///< a configured name of the domain, or "http"
   std::optional<std::string> key_template;  ///< overrides the destination's default
-  std::string url;  ///< the pre-signed URL for an `http` destination
+  std::string url;                          ///< the pre-signed URL for an `http` destination
   recording::AudioFormat format = recording::AudioFormat::Wav;
   recording::ChannelLayout layout = recording::ChannelLayout::Stereo;
   std::vector<recording::Mask> masks;
@@ -35,8 +35,7 @@ class RecordingJobs {
   virtual Result<void> store(StoreRequest request) = 0;
   /// Deletes siprecd's copy (session directory, spools, temp recording) and marks the
   /// recording `deleted` + RECORDINGDELETED with `reason` ("command" | "retention").
-  virtual Result<void> remove(std::string domain, std::string recording_id,
-                              std::string reason) = 0;
+  virtual Result<void> remove(std::string domain, std::string recording_id, std::string reason) = 0;
 };
 
 }  // namespace siprecd::control

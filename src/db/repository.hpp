@@ -99,7 +99,7 @@ struct RecordingQuery {
   std::optional<int64_t> created_to_ms;    ///< exclusive
   /// Case-insensitive substring of from_uri, to_uri or metadata_json (participant AoR/name).
   std::string participant;
-  std::string cursor;  ///< "" for the first page; next_cursor of the previous page
+  std::string cursor;      ///< "" for the first page; next_cursor of the previous page
   std::size_t limit = 50;  ///< 1..1000
 };
 

@@ -39,8 +39,50 @@ CREATE TABLE recording_transitions (
 CREATE INDEX recording_transitions_recording ON recording_transitions (recording_id, seq);
 )sql";
 
-constexpr std::array<SqliteMigration, 1> kMigrations{{
+// Version 2: recording columns for pauses, assurance and the latest store; the event outbox;
+// command replies kept for idempotent repeats; indexes for listing and the janitor.
+constexpr std::string_view kOutbox = R"sql(
+ALTER TABLE recordings ADD COLUMN pauses_json TEXT NOT NULL DEFAULT '';
+ALTER TABLE recordings ADD COLUMN assurance_json TEXT NOT NULL DEFAULT '';
+ALTER TABLE recordings ADD COLUMN stored_json TEXT NOT NULL DEFAULT '';
+CREATE INDEX recordings_domain_created ON recordings (domain, created_ms, id);
+CREATE INDEX recordings_retained ON recordings (created_ms, id)
+  WHERE state NOT IN ('deleted', 'declined', 'cancelled');
+CREATE TABLE events (
+  sequence        INTEGER PRIMARY KEY AUTOINCREMENT,
+  event_id        TEXT NOT NULL UNIQUE,
+  domain          TEXT NOT NULL,
+  recording_id    TEXT NOT NULL,
+  name            TEXT NOT NULL,
+  body            TEXT NOT NULL,
+  created_ms      INTEGER NOT NULL,
+  status          TEXT NOT NULL DEFAULT 'pending',
+  attempts        INTEGER NOT NULL DEFAULT 0,
+  next_attempt_ms INTEGER NOT NULL DEFAULT 0,
+  last_error      TEXT NOT NULL DEFAULT '',
+  delivered_ms    INTEGER
+);
+CREATE INDEX events_due ON events (status, next_attempt_ms);
+CREATE INDEX events_recording ON events (recording_id, sequence);
+CREATE INDEX events_pending_recording ON events (recording_id, sequence)
+  WHERE status = 'pending';
+CREATE INDEX events_dead ON events (domain, sequence) WHERE status = 'dead';
+CREATE TABLE command_results (
+  domain          TEXT NOT NULL,
+  recording_id    TEXT NOT NULL,
+  method          TEXT NOT NULL,
+  idempotency_key TEXT NOT NULL,
+  status          INTEGER NOT NULL,
+  body            TEXT NOT NULL,
+  created_ms      INTEGER NOT NULL,
+  PRIMARY KEY (domain, recording_id, method, idempotency_key)
+) WITHOUT ROWID;
+CREATE INDEX command_results_created ON command_results (created_ms);
+)sql";
+
+constexpr std::array<SqliteMigration, 2> kMigrations{{
     {1, "recordings and their state history", kRecordings},
+    {2, "outbox events, command results, recording pauses/assurance/stored", kOutbox},
 }};
 
 }  // namespace

@@ -69,7 +69,7 @@ struct RecordingRenderRequest {
 };
 
 struct RecordingRenderResult {
-  RenderResult timeline;  ///< the untrimmed timeline and per-stream decode facts
+  RenderResult timeline;       ///< the untrimmed timeline and per-stream decode facts
   int64_t start_epoch_ms = 0;  ///< of the output's first sample (after trim)
   int64_t end_epoch_ms = 0;
   int64_t duration_ms = 0;  ///< of the output
