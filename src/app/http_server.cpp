@@ -6,6 +6,7 @@
 
 #include "app/http_server.hpp"
 
+#include <algorithm>
 #include <atomic>
 #include <future>
 #include <thread>
@@ -59,15 +60,77 @@ struct Traits : restinio::traits_t<restinio::asio_timer_manager_t, RestinioLogge
 
 using Server = restinio::http_server_t<Traits>;
 
+enum class RouteKind { Exact, Pattern, Prefix };
+
 struct Route {
   std::string method;
   std::string path;  // without the trailing '*' for prefixes
-  bool prefix = false;
+  RouteKind kind = RouteKind::Exact;
+  std::vector<std::string> segments;  // patterns: the path split at '/'
+  std::size_t literal_segments = 0;   // patterns: segments that are not {name}
   HttpHandler handler;
 };
 
-bool pathMatches(const Route& route, std::string_view path) {
-  return route.prefix ? path.starts_with(route.path) : path == route.path;
+bool isParameter(std::string_view segment) {
+  return segment.size() > 2 && segment.front() == '{' && segment.back() == '}';
+}
+
+/// Whether `route` matches `path`; fills `params` for patterns.
+bool pathMatches(const Route& route, std::string_view path,
+                 std::map<std::string, std::string>& params) {
+  switch (route.kind) {
+    case RouteKind::Exact:
+      return path == route.path;
+    case RouteKind::Prefix:
+      return path.starts_with(route.path);
+    case RouteKind::Pattern:
+      break;
+  }
+  const auto parts = split(path, '/');
+  if (parts.size() != route.segments.size()) {
+    return false;
+  }
+  std::map<std::string, std::string> values;
+  for (std::size_t i = 0; i < parts.size(); ++i) {
+    const std::string& segment = route.segments[i];
+    if (!isParameter(segment)) {
+      if (parts[i] != segment) {
+        return false;
+      }
+      continue;
+    }
+    auto decoded = percentDecode(parts[i]);
+    if (parts[i].empty() || !decoded) {
+      return false;
+    }
+    values[segment.substr(1, segment.size() - 2)] = std::move(*decoded);
+  }
+  params = std::move(values);
+  return true;
+}
+
+/// True when `candidate` is a better match than `best` (both match the path).
+bool betterRoute(const Route& candidate, const Route& best) {
+  if (candidate.kind != best.kind) {
+    return static_cast<int>(candidate.kind) < static_cast<int>(best.kind);
+  }
+  if (candidate.kind == RouteKind::Pattern) {
+    return candidate.literal_segments > best.literal_segments;
+  }
+  return candidate.path.size() > best.path.size();
+}
+
+int hexValue(char c) {
+  if (c >= '0' && c <= '9') {
+    return c - '0';
+  }
+  if (c >= 'a' && c <= 'f') {
+    return c - 'a' + 10;
+  }
+  if (c >= 'A' && c <= 'F') {
+    return c - 'A' + 10;
+  }
+  return -1;
 }
 
 }  // namespace
@@ -75,6 +138,135 @@ bool pathMatches(const Route& route, std::string_view path) {
 std::string HttpRequest::header(const std::string& name) const {
   const auto it = headers.find(name);
   return it == headers.end() ? std::string() : it->second;
+}
+
+std::string HttpRequest::param(const std::string& name) const {
+  const auto it = params.find(name);
+  return it == params.end() ? std::string() : it->second;
+}
+
+std::optional<std::string> HttpRequest::queryParam(std::string_view name) const {
+  if (query.empty()) {
+    return std::nullopt;
+  }
+  for (const std::string_view pair : split(query, '&')) {
+    const auto equals = pair.find('=');
+    const auto key = percentDecode(pair.substr(0, equals), true);
+    if (!key || *key != name) {
+      continue;
+    }
+    if (equals == std::string_view::npos) {
+      return std::string();
+    }
+    if (auto value = percentDecode(pair.substr(equals + 1), true)) {
+      return value;
+    }
+  }
+  return std::nullopt;
+}
+
+std::optional<std::string> percentDecode(std::string_view text, bool plus_is_space) {
+  std::string out;
+  out.reserve(text.size());
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    const char c = text[i];
+    if (c == '%') {
+      if (i + 2 >= text.size()) {
+        return std::nullopt;
+      }
+      const int high = hexValue(text[i + 1]);
+      const int low = hexValue(text[i + 2]);
+      if (high < 0 || low < 0) {
+        return std::nullopt;
+      }
+      out.push_back(static_cast<char>(high * 16 + low));
+      i += 2;
+    } else if (c == '+' && plus_is_space) {
+      out.push_back(' ');
+    } else {
+      out.push_back(c);
+    }
+  }
+  return out;
+}
+
+Result<std::optional<ByteRange>> parseByteRange(std::string_view header, uint64_t size) {
+  const std::string_view value = trim(header);
+  constexpr std::string_view kUnit = "bytes=";
+  if (value.empty() || !istartsWith(value, kUnit)) {
+    return std::nullopt;
+  }
+  const std::string_view spec = trim(value.substr(kUnit.size()));
+  if (spec.find(',') != std::string_view::npos) {
+    return std::nullopt;
+  }
+  const auto dash = spec.find('-');
+  if (dash == std::string_view::npos) {
+    return std::nullopt;
+  }
+  const std::string_view first_text = trim(spec.substr(0, dash));
+  const std::string_view last_text = trim(spec.substr(dash + 1));
+  const auto unsatisfiable = [size] {
+    return fail(fmt::format("range not satisfiable for {} bytes", size), 416);
+  };
+  if (first_text.empty()) {
+    // A suffix range: the last N bytes (RFC 9110 §14.1.2).
+    const auto suffix = parseUnsigned(last_text);
+    if (!suffix) {
+      return std::nullopt;
+    }
+    if (*suffix == 0 || size == 0) {
+      return unsatisfiable();
+    }
+    const uint64_t length = std::min(*suffix, size);
+    return ByteRange{size - length, length};
+  }
+  const auto first = parseUnsigned(first_text);
+  if (!first) {
+    return std::nullopt;
+  }
+  uint64_t last = size == 0 ? 0 : size - 1;
+  if (!last_text.empty()) {
+    const auto parsed = parseUnsigned(last_text);
+    if (!parsed || *parsed < *first) {
+      return std::nullopt;
+    }
+    last = std::min(*parsed, last);
+  }
+  if (*first >= size) {
+    return unsatisfiable();
+  }
+  return ByteRange{*first, last - *first + 1};
+}
+
+HttpResponse fileResponse(const HttpRequest& request, const std::filesystem::path& path,
+                          std::string content_type) {
+  std::error_code ec;
+  const uint64_t size = std::filesystem::file_size(path, ec);
+  if (ec) {
+    return HttpResponse::jsonError(404, "the file is not available");
+  }
+  auto range = parseByteRange(request.header("range"), size);
+  if (!range) {
+    auto response = HttpResponse::jsonError(416, range.error().message);
+    response.headers.emplace_back("Content-Range", fmt::format("bytes */{}", size));
+    response.headers.emplace_back("Accept-Ranges", "bytes");
+    return response;
+  }
+  HttpResponse response;
+  response.content_type = std::move(content_type);
+  response.headers.emplace_back("Accept-Ranges", "bytes");
+  if (*range) {
+    const ByteRange& part = **range;
+    response.status = 206;
+    response.headers.emplace_back(
+        "Content-Range",
+        fmt::format("bytes {}-{}/{}", part.offset, part.offset + part.length - 1, size));
+    response.file = HttpFileBody{path, part.offset, part.length};
+  } else {
+    response.file = HttpFileBody{path, 0, size};
+  }
+  return response;
 }
 
 HttpResponse HttpResponse::jsonError(int status, std::string_view message) {
@@ -115,33 +307,48 @@ struct HttpServer::Impl {
         threads(thread_count == 0 ? 1 : thread_count),
         max_body_bytes(max_body) {}
 
-  HttpResponse dispatch(const HttpRequest& request) const {
+  /// Picks the route for `request` (filling its params) or answers 404/405 itself.
+  HttpResponse dispatch(HttpRequest& request) const {
     const Route* best = nullptr;
+    std::map<std::string, std::string> best_params;
     bool path_known = false;
     std::vector<std::string> allowed;
     for (const auto& route : routes) {
-      if (!pathMatches(route, request.path)) {
+      std::map<std::string, std::string> params;
+      if (!pathMatches(route, request.path, params)) {
         continue;
       }
       path_known = true;
-      if (route.method != "*" && route.method != request.method) {
+      const bool method_fits = route.method == "*" || route.method == request.method ||
+                               (request.method == "HEAD" && route.method == "GET");
+      if (!method_fits) {
         allowed.push_back(route.method);
+        if (route.method == "GET") {
+          allowed.emplace_back("HEAD");
+        }
         continue;
       }
-      if (best == nullptr || route.path.size() > best->path.size() ||
-          (route.path.size() == best->path.size() && best->prefix && !route.prefix)) {
+      // An explicit HEAD route beats the GET route it would otherwise borrow.
+      const bool same_rank =
+          best != nullptr && !betterRoute(route, *best) && !betterRoute(*best, route);
+      if (best == nullptr || betterRoute(route, *best) ||
+          (same_rank && request.method == "HEAD" && route.method == "HEAD")) {
         best = &route;
+        best_params = std::move(params);
       }
     }
     if (best == nullptr) {
       if (!path_known) {
         return HttpResponse::jsonError(404, fmt::format("no resource at {}", request.path));
       }
+      std::sort(allowed.begin(), allowed.end());
+      allowed.erase(std::unique(allowed.begin(), allowed.end()), allowed.end());
       auto response = HttpResponse::jsonError(
           405, fmt::format("method {} not allowed for {}", request.method, request.path));
       response.headers.emplace_back("Allow", fmt::format("{}", fmt::join(allowed, ", ")));
       return response;
     }
+    request.params = std::move(best_params);
     if (request.body.size() > max_body_bytes) {
       return HttpResponse::jsonError(413,
                                      fmt::format("request body exceeds {} bytes", max_body_bytes));
@@ -179,13 +386,14 @@ struct HttpServer::Impl {
     requests.inc();
 
     std::optional<restinio::sendfile_t> file_body;
+    uint64_t file_length = 0;
     if (response.file) {
       try {
         file_body.emplace(restinio::sendfile(response.file->path.string()));
         const uint64_t size = file_body->meta().file_total_size();
         const uint64_t offset = std::min(response.file->offset, size);
-        const uint64_t length = std::min(response.file->length.value_or(size), size - offset);
-        file_body->offset_and_size(offset, length);
+        file_length = std::min(response.file->length.value_or(size), size - offset);
+        file_body->offset_and_size(offset, file_length);
       } catch (const std::exception& e) {
         log::error(kComponent, "cannot send {}: {}", response.file->path.string(), e.what());
         file_body.reset();
@@ -193,19 +401,32 @@ struct HttpServer::Impl {
       }
     }
 
-    auto builder = req->create_response(restinio::http_status_line_t{
+    const restinio::http_status_line_t status_line{
         restinio::http_status_code_t{static_cast<std::uint16_t>(response.status)},
-        std::string(httpReasonPhrase(response.status))});
-    builder.append_header(restinio::http_field::content_type, response.content_type);
-    for (const auto& [name, value] : response.headers) {
-      builder.append_header(name, value);
+        std::string(httpReasonPhrase(response.status))};
+    if (request.method == "HEAD") {
+      // RFC 9110 §9.3.2: the GET response's headers, its Content-Length, no content.
+      auto builder = req->create_response<restinio::user_controlled_output_t>(status_line);
+      appendHeaders(builder, response);
+      builder.set_content_length(file_body ? file_length : response.body.size());
+      return builder.done();
     }
+    auto builder = req->create_response(status_line);
+    appendHeaders(builder, response);
     if (file_body) {
       builder.set_body(std::move(*file_body));
     } else {
       builder.set_body(std::move(response.body));
     }
     return builder.done();
+  }
+
+  template <typename Builder>
+  static void appendHeaders(Builder& builder, const HttpResponse& response) {
+    builder.append_header(restinio::http_field::content_type, response.content_type);
+    for (const auto& [name, value] : response.headers) {
+      builder.append_header(name, value);
+    }
   }
 };
 
@@ -217,10 +438,19 @@ HttpServer::~HttpServer() {
 }
 
 void HttpServer::route(std::string method, std::string path, HttpHandler handler) {
-  Route route{std::move(method), std::move(path), false, std::move(handler)};
+  Route route;
+  route.method = std::move(method);
+  route.path = std::move(path);
+  route.handler = std::move(handler);
   if (route.path.ends_with('*')) {
     route.path.pop_back();
-    route.prefix = true;
+    route.kind = RouteKind::Prefix;
+  } else if (route.path.find('{') != std::string::npos) {
+    route.kind = RouteKind::Pattern;
+    for (const std::string_view segment : split(route.path, '/')) {
+      route.segments.emplace_back(segment);
+      route.literal_segments += isParameter(segment) ? 0 : 1;
+    }
   }
   impl_->routes.push_back(std::move(route));
 }

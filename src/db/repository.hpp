@@ -170,6 +170,11 @@ class Repository {
   /// Queues saving a command's reply; a second save with the same four keys is ignored.
   virtual void saveCommandResult(CommandResult result) = 0;
 
+  /// Queues the removal of history nobody waits for any more: delivered and dead events and
+  /// command results created before `created_before_ms` (pending events are always kept).
+  /// For the retention janitor, so the outbox and idempotency tables stay bounded.
+  virtual void purgeHistory(int64_t created_before_ms) = 0;
+
   /// Blocks until every write queued before the call is done (shutdown, tests). Not from
   /// an afterWrites() callback.
   virtual void flush() = 0;

@@ -67,6 +67,7 @@ CREATE INDEX events_recording ON events (recording_id, sequence);
 CREATE INDEX events_pending_recording ON events (recording_id, sequence)
   WHERE status = 'pending';
 CREATE INDEX events_dead ON events (domain, sequence) WHERE status = 'dead';
+CREATE INDEX events_created ON events (created_ms);
 CREATE TABLE command_results (
   domain          TEXT NOT NULL,
   recording_id    TEXT NOT NULL,

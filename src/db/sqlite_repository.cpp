@@ -1,6 +1,5 @@
 #include "db/sqlite_repository.hpp"
 
-#include <chrono>
 #include <condition_variable>
 #include <deque>
 #include <mutex>
@@ -14,6 +13,7 @@
 #include "base/log.hpp"
 #include "base/metrics.hpp"
 #include "db/sqlite_migrations.hpp"
+#include "db/sqlite_rows.hpp"
 
 namespace siprecd::db {
 namespace {
@@ -22,80 +22,6 @@ constexpr std::string_view kComponent = "db";
 constexpr int kBusyTimeoutMs = 5000;
 constexpr std::size_t kMaxBatch = 256;
 constexpr std::size_t kMaxIdleReaders = 8;
-
-constexpr const char* kRecordingColumns =
-    "id, domain, state, call_id, from_uri, to_uri, request_uri, source, created_ms, "
-    "started_ms, ended_ms, duration_ms, end_reason, error, metadata_xml, metadata_json, "
-    "streams_json, audio_path, updated_ms";
-
-int64_t nowMs() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
-
-void bindOptional(SQLite::Statement& statement, int index, const std::optional<int64_t>& value) {
-  if (value) {
-    statement.bind(index, *value);
-  } else {
-    statement.bind(index);
-  }
-}
-
-/// Binds the 19 columns of kRecordingColumns, in order, to parameters 1..19.
-void bindRecording(SQLite::Statement& statement, const RecordingRecord& r, int64_t updated_ms) {
-  statement.bind(1, r.id);
-  statement.bind(2, r.domain);
-  statement.bind(3, r.state);
-  statement.bind(4, r.call_id);
-  statement.bind(5, r.from_uri);
-  statement.bind(6, r.to_uri);
-  statement.bind(7, r.request_uri);
-  statement.bind(8, r.source);
-  statement.bind(9, r.created_ms);
-  bindOptional(statement, 10, r.started_ms);
-  bindOptional(statement, 11, r.ended_ms);
-  bindOptional(statement, 12, r.duration_ms);
-  statement.bind(13, r.end_reason);
-  statement.bind(14, r.error);
-  statement.bind(15, r.metadata_xml);
-  statement.bind(16, r.metadata_json);
-  statement.bind(17, r.streams_json);
-  statement.bind(18, r.audio_path);
-  statement.bind(19, updated_ms);
-}
-
-std::optional<int64_t> optionalColumn(const SQLite::Statement& statement, int index) {
-  const SQLite::Column column = statement.getColumn(index);
-  if (column.isNull()) {
-    return std::nullopt;
-  }
-  return column.getInt64();
-}
-
-RecordingRecord readRecording(const SQLite::Statement& s) {
-  RecordingRecord r;
-  r.id = s.getColumn(0).getString();
-  r.domain = s.getColumn(1).getString();
-  r.state = s.getColumn(2).getString();
-  r.call_id = s.getColumn(3).getString();
-  r.from_uri = s.getColumn(4).getString();
-  r.to_uri = s.getColumn(5).getString();
-  r.request_uri = s.getColumn(6).getString();
-  r.source = s.getColumn(7).getString();
-  r.created_ms = s.getColumn(8).getInt64();
-  r.started_ms = optionalColumn(s, 9);
-  r.ended_ms = optionalColumn(s, 10);
-  r.duration_ms = optionalColumn(s, 11);
-  r.end_reason = s.getColumn(12).getString();
-  r.error = s.getColumn(13).getString();
-  r.metadata_xml = s.getColumn(14).getString();
-  r.metadata_json = s.getColumn(15).getString();
-  r.streams_json = s.getColumn(16).getString();
-  r.audio_path = s.getColumn(17).getString();
-  r.updated_ms = s.getColumn(18).getInt64();
-  return r;
-}
 
 /// Applies the migrations newer than the database's version. Returns the final version.
 Result<int> migrate(SQLite::Database& db, const std::filesystem::path& file) {
@@ -128,7 +54,7 @@ Result<int> migrate(SQLite::Database& db, const std::filesystem::path& file) {
         db, "INSERT INTO schema_migrations (version, description, applied_ms) VALUES (?, ?, ?)");
     record.bind(1, migration.version);
     record.bind(2, std::string(migration.description));
-    record.bind(3, nowMs());
+    record.bind(3, sqlite_rows::nowMs());
     record.exec();
     transaction.commit();
     version = migration.version;
@@ -325,57 +251,6 @@ Result<std::unique_ptr<SqliteRepository>> SqliteRepository::open(
   return std::make_unique<SqliteRepository>(Key(), std::move(impl));
 }
 
-void SqliteRepository::insertRecording(RecordingRecord record) {
-  std::string what = fmt::format("insert of recording {}", record.id);
-  enqueueWrite(std::move(what), [record = std::move(record)](SQLite::Database& db) {
-    SQLite::Statement insert(
-        db, fmt::format("INSERT INTO recordings ({}) VALUES "
-                        "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                        kRecordingColumns));
-    bindRecording(insert, record, nowMs());
-    insert.exec();
-  });
-}
-
-void SqliteRepository::updateRecording(RecordingRecord record) {
-  std::string what = fmt::format("update of recording {}", record.id);
-  enqueueWrite(std::move(what), [record = std::move(record)](SQLite::Database& db) {
-    SQLite::Statement upsert(
-        db,
-        fmt::format("INSERT INTO recordings ({}) VALUES "
-                    "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
-                    "ON CONFLICT (id) DO UPDATE SET domain = excluded.domain, "
-                    "state = excluded.state, call_id = excluded.call_id, "
-                    "from_uri = excluded.from_uri, to_uri = excluded.to_uri, "
-                    "request_uri = excluded.request_uri, source = excluded.source, "
-                    "created_ms = excluded.created_ms, started_ms = excluded.started_ms, "
-                    "ended_ms = excluded.ended_ms, duration_ms = excluded.duration_ms, "
-                    "end_reason = excluded.end_reason, error = excluded.error, "
-                    "metadata_xml = excluded.metadata_xml, metadata_json = excluded.metadata_json, "
-                    "streams_json = excluded.streams_json, audio_path = excluded.audio_path, "
-                    "updated_ms = excluded.updated_ms",
-                    kRecordingColumns));
-    bindRecording(upsert, record, nowMs());
-    upsert.exec();
-  });
-}
-
-void SqliteRepository::recordTransition(std::string recording_id, std::string state, int64_t at_ms,
-                                        std::string detail) {
-  std::string what = fmt::format("transition of recording {} to {}", recording_id, state);
-  enqueueWrite(std::move(what), [recording_id = std::move(recording_id), state = std::move(state),
-                                 at_ms, detail = std::move(detail)](SQLite::Database& db) {
-    SQLite::Statement insert(db,
-                             "INSERT INTO recording_transitions (recording_id, state, at_ms, "
-                             "detail) VALUES (?, ?, ?, ?)");
-    insert.bind(1, recording_id);
-    insert.bind(2, state);
-    insert.bind(3, at_ms);
-    insert.bind(4, detail);
-    insert.exec();
-  });
-}
-
 void SqliteRepository::afterWrites(std::function<void()> callback) {
   impl_->enqueue(Impl::Item{"afterWrites callback", nullptr, std::move(callback)});
 }
@@ -399,59 +274,6 @@ Result<void> SqliteRepository::withReadConnection(
   }
   impl_->releaseReader(std::move(reader));
   return {};
-}
-
-Result<std::optional<RecordingRecord>> SqliteRepository::findRecording(std::string_view id) {
-  std::optional<RecordingRecord> found;
-  auto ok = withReadConnection("lookup of a recording", [&](SQLite::Database& db) {
-    SQLite::Statement query(
-        db, fmt::format("SELECT {} FROM recordings WHERE id = ?", kRecordingColumns));
-    query.bind(1, std::string(id));
-    if (query.executeStep()) {
-      found = readRecording(query);
-    }
-  });
-  if (!ok) {
-    return tl::unexpected(ok.error());
-  }
-  return found;
-}
-
-Result<std::vector<RecordingRecord>> SqliteRepository::recordingsInState(std::string_view state) {
-  std::vector<RecordingRecord> found;
-  auto ok = withReadConnection("lookup of recordings by state", [&](SQLite::Database& db) {
-    SQLite::Statement query(
-        db, fmt::format("SELECT {} FROM recordings WHERE state = ? ORDER BY created_ms, id",
-                        kRecordingColumns));
-    query.bind(1, std::string(state));
-    while (query.executeStep()) {
-      found.push_back(readRecording(query));
-    }
-  });
-  if (!ok) {
-    return tl::unexpected(ok.error());
-  }
-  return found;
-}
-
-Result<std::vector<RecordingTransition>> SqliteRepository::transitions(
-    std::string_view recording_id) {
-  std::vector<RecordingTransition> found;
-  auto ok = withReadConnection("lookup of transitions", [&](SQLite::Database& db) {
-    SQLite::Statement query(db,
-                            "SELECT recording_id, state, at_ms, detail FROM "
-                            "recording_transitions WHERE recording_id = ? ORDER BY seq");
-    query.bind(1, std::string(recording_id));
-    while (query.executeStep()) {
-      found.push_back(
-          RecordingTransition{query.getColumn(0).getString(), query.getColumn(1).getString(),
-                              query.getColumn(2).getInt64(), query.getColumn(3).getString()});
-    }
-  });
-  if (!ok) {
-    return tl::unexpected(ok.error());
-  }
-  return found;
 }
 
 void SqliteRepository::flush() {

@@ -18,7 +18,11 @@ namespace siprecd::db {
 /// The default Repository: one SQLite file in WAL mode. Writes run on the repository's
 /// own writer thread, batched into transactions (each write in a savepoint, so one
 /// failing write does not undo the others); reads use a small pool of read-only
-/// connections, so HTTP and worker threads read concurrently with the writer.
+/// connections, so HTTP and worker threads read concurrently with the writer. Since a batch
+/// commits as one transaction and batches commit in queue order, a reader never sees a
+/// write before every write queued ahead of it has been applied (or has failed): an event
+/// never shows up before the state change queued ahead of it.
+/// The write queue is unbounded (writes never block); watch siprecd_db_write_queue.
 class SqliteRepository final : public Repository {
  public:
   /// Opens or creates `file` (creating its directory), applies the pending migrations and
@@ -39,6 +43,21 @@ class SqliteRepository final : public Repository {
   Result<std::optional<RecordingRecord>> findRecording(std::string_view id) override;
   Result<std::vector<RecordingRecord>> recordingsInState(std::string_view state) override;
   Result<std::vector<RecordingTransition>> transitions(std::string_view recording_id) override;
+  Result<RecordingPage> listRecordings(const RecordingQuery& query) override;
+  Result<std::vector<RecordingRecord>> recordingsCreatedBefore(int64_t created_before_ms,
+                                                               std::size_t limit) override;
+  void insertEvent(OutboxEvent event) override;
+  void updateEventDelivery(const OutboxEvent& event) override;
+  Result<std::vector<OutboxEvent>> dueEvents(int64_t due_by_ms, std::size_t limit) override;
+  Result<std::vector<OutboxEvent>> eventsForRecording(std::string_view recording_id) override;
+  Result<std::vector<OutboxEvent>> deadEvents(std::string_view domain, std::size_t limit) override;
+  Result<int64_t> pendingEventCount() override;
+  Result<std::optional<CommandResult>> findCommandResult(std::string_view domain,
+                                                         std::string_view recording_id,
+                                                         std::string_view method,
+                                                         std::string_view key) override;
+  void saveCommandResult(CommandResult result) override;
+  void purgeHistory(int64_t created_before_ms) override;
   void flush() override;
 
   /// Building blocks for further tables in db/ (outbox, idempotency keys, ...):

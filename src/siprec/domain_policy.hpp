@@ -16,6 +16,8 @@ struct DomainPolicy {
   std::vector<std::string> codecs{"PCMU", "PCMA"};
   /// Base URL of the application's callbacks; empty: every call is recorded.
   std::string callback_base;
+  /// SDES-SRTP policy: "optional", "required" or "refused".
+  std::string srtp = "optional";
   /// Test and operations hook: the record decision is delayed this long (0: immediate).
   std::chrono::milliseconds decision_delay{0};
 };

@@ -88,6 +88,20 @@ nlohmann::json recordingDocument(const RecordingFacts& facts) {
   };
 }
 
+nlohmann::json readyEventData(const nlohmann::json& document) {
+  nlohmann::json data = nlohmann::json::object();
+  for (const char* key :
+       {"callId", "from", "to", "requestUri", "source", "startTime", "endTime", "duration",
+        "endReason", "interrupted", "audio", "streams", "assurance", "pauses"}) {
+    if (auto it = document.find(key); it != document.end()) {
+      data[key] = *it;
+    }
+  }
+  const auto metadata = document.value("metadata", nlohmann::json::object());
+  data["participants"] = metadata.value("participants", nlohmann::json::array());
+  return data;
+}
+
 Result<FinalizeOutcome> finalizeRecording(const FinalizeJob& job) {
   recording::RenderRequest request;
   for (const auto& spool : job.spools) {

@@ -4,6 +4,7 @@
 #include <filesystem>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include <nlohmann/json.hpp>
@@ -36,6 +37,12 @@ struct RecordingFacts {
 /// The recording.json document for `facts` (the one place its field names are spelled).
 nlohmann::json recordingDocument(const RecordingFacts& facts);
 
+/// The fields of RECORDINGREADY taken from a recording.json document (DESIGN.md §2): call
+/// identity, participants, streams with their statistics, startTime/endTime/duration (epoch
+/// ms, ms), audio, assurance, pauses, endReason, interrupted. Used for finished calls and for
+/// sessions recovered after a crash alike.
+nlohmann::json readyEventData(const nlohmann::json& document);
+
 /// Everything needed to turn a finished session's spools into its recording files. A plain
 /// snapshot, so that the job runs on the worker pool without touching the session.
 struct FinalizeJob {
@@ -46,6 +53,11 @@ struct FinalizeJob {
   std::optional<int64_t> end_epoch_ms;        ///< end of the call (BYE), the timeline's least end
   nlohmann::json document;                    ///< recording.json fields known to the session
   std::string metadata_xml;                   ///< as received; written to metadata.xml if set
+  /// PAUSERECORDING..RESUMERECORDING windows (epoch ms, from < to): rendered as silence.
+  std::vector<std::pair<int64_t, int64_t>> pauses;
+  /// Per spool, the side of the call for the stereo layout: "left", "right" or "" (unknown:
+  /// SDP order decides).
+  std::vector<std::string> sides;
 };
 
 /// What finalisation produced: the complete recording.json document.

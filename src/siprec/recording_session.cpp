@@ -8,6 +8,7 @@
 #include "base/log.hpp"
 #include "base/random.hpp"
 #include "base/strings.hpp"
+#include "control/event_sink.hpp"
 #include "db/repository.hpp"
 #include "media/codecs/codec.hpp"
 #include "sdp/parser.hpp"
@@ -155,6 +156,10 @@ bool RecordingSession::start(std::shared_ptr<sip::ServerTransaction> invite,
   // The session directory is created off this thread, by the first spool write or by the
   // renderer: file-system calls here would stall every call's signalling.
   persist("offered", "INVITE received");
+  if (domain_->callback_base.empty()) {
+    // No synchronous newCall callback: the application still learns of the call (queues).
+    context_.events.emit(control::EventType::NewCall, domain_->name, recording_id_, eventData());
+  }
 
   CallOffer call;
   call.recording_id = recording_id_;
@@ -212,6 +217,8 @@ void RecordingSession::onDecision(bool record) {
   pending_invite_.reset();
   sessionMetrics().calls_recorded.inc();
   persist("recording", "answered");
+  context_.events.emit(control::EventType::RecordingStarted, domain_->name, recording_id_,
+                       eventData());
   armRtpTimer();
   log::info(kComponent, "recording {} streams for call {}", streams_open_, identity_.call_id);
 }
@@ -502,7 +509,7 @@ void RecordingSession::handleReInvite(std::shared_ptr<sip::ServerTransaction> tr
   }
   (void)is_update;
   respondWithAnswer(*transaction, 200);
-  persist("recording", fmt::format("{} applied", request.method()));
+  persist(liveState(), fmt::format("{} applied", request.method()));
 }
 
 void RecordingSession::handleBye(std::shared_ptr<sip::ServerTransaction> transaction) {
@@ -530,6 +537,15 @@ void RecordingSession::mergeMetadata(const std::string& xml, std::string_view or
   }
   metadata_xml_ = xml;
   log::debug(kComponent, "metadata from {} applied", origin);
+  if (state_ == SessionState::Recording) {
+    // Persisted before announced: the read API shows what the event says.
+    persist(liveState(), fmt::format("metadata from {}", origin));
+    auto data = eventData();
+    data["origin"] = std::string(origin);
+    data["metadata"] = rsMetadataToJson(*metadata_);
+    context_.events.emit(control::EventType::MetadataUpdated, domain_->name, recording_id_,
+                         std::move(data));
+  }
 }
 
 void RecordingSession::end(std::string reason, bool send_bye) {
@@ -540,6 +556,10 @@ void RecordingSession::end(std::string reason, bool send_bye) {
   state_ = SessionState::Ending;
   end_reason_ = std::move(reason);
   ended_ms_ = context_.loop.clock().epochMs();
+  if (paused_) {
+    pauses_.back().to_ms = ended_ms_;
+    paused_ = false;
+  }
   session_timer_.reset();
   rtp_timer_.reset();
   log::info(kComponent, "session ending: {}", end_reason_);
@@ -594,6 +614,10 @@ void RecordingSession::onStreamClosed(std::size_t stream, media::StreamStats sta
 
 void RecordingSession::finalize() {
   state_ = SessionState::Finalizing;
+  if (cancelled_) {
+    finishWithoutRecording("cancelled", "CANCELRECORDING");
+    return;
+  }
   if (streams_.empty()) {
     finishWithoutRecording("failed", "no audio stream was recorded");
     return;
@@ -619,6 +643,11 @@ void RecordingSession::finalize() {
   facts.metadata = metadata_ ? rsMetadataToJson(*metadata_) : nlohmann::json::object();
   job.document = recordingDocument(facts);
   job.document["siprec"] = isSiprecRequest(initial_invite_);
+  job.document["pauses"] = pausesJson();
+  for (const auto& pause : pauses_) {
+    job.pauses.push_back({pause.from_ms, pause.to_ms.value_or(ended_ms_.value_or(pause.from_ms))});
+  }
+  job.sides = streamSides();
   std::weak_ptr<bool> alive = alive_;
   EventLoop* loop = &context_.loop;
   context_.workers.post([job = std::move(job), alive, loop, this] {
@@ -637,10 +666,20 @@ void RecordingSession::onFinalized(Result<FinalizeOutcome> outcome) {
     log::error(kComponent, "recording failed: {}", outcome.error().message);
     sessionMetrics().recordings_failed.inc();
     persist("failed", outcome.error().message);
+    auto data = eventData();
+    data["reason"] = outcome.error().message;
+    data["kept"] = "spools";  // the captured audio stays for a later attempt or inspection
+    context_.events.emit(control::EventType::RecordingFailed, domain_->name, recording_id_,
+                         std::move(data));
   } else {
     log::info(kComponent, "recording ready: {} ms", outcome->duration_ms);
     sessionMetrics().recordings_ready.inc();
     persist("ready", "rendered", &*outcome);
+    context_.events.emit(control::EventType::RecordingReady, domain_->name, recording_id_,
+                         readyEventData(outcome->document));
+    if (context_.on_ready) {
+      context_.on_ready(domain_->name, recording_id_);
+    }
   }
   state_ = SessionState::Done;
   if (on_done_) {
@@ -651,6 +690,19 @@ void RecordingSession::onFinalized(Result<FinalizeOutcome> outcome) {
 void RecordingSession::finishWithoutRecording(std::string state, std::string reason) {
   end_reason_ = reason;
   persist(state, reason);
+  if (state == "cancelled" && answered_ms_) {
+    // RECORDINGSTARTED was announced: tell the application the recording is gone.
+    auto data = eventData();
+    data["reason"] = "cancelled";
+    context_.events.emit(control::EventType::RecordingDeleted, domain_->name, recording_id_,
+                         std::move(data));
+  } else if (state == "failed" && answered_ms_) {
+    auto data = eventData();
+    data["reason"] = reason;
+    data["kept"] = "nothing";
+    context_.events.emit(control::EventType::RecordingFailed, domain_->name, recording_id_,
+                         std::move(data));
+  }
   std::filesystem::path dir = directory();
   context_.workers.post([dir] {
     std::error_code ignored;
@@ -680,7 +732,11 @@ void RecordingSession::persist(std::string_view state, std::string detail,
   record.metadata_xml = metadata_xml_;
   record.metadata_json = metadata_ ? rsMetadataToJson(*metadata_).dump() : "";
   record.streams_json = streamsJson(streams_).dump();
+  record.pauses_json = pauses_.empty() ? "" : pausesJson().dump();
   if (outcome != nullptr) {
+    if (auto it = outcome->document.find("assurance"); it != outcome->document.end()) {
+      record.assurance_json = it->dump();
+    }
     record.duration_ms = outcome->duration_ms;
     record.streams_json = outcome->document["streams"].dump();
     record.audio_path = outcome->audio_path.string();

@@ -8,6 +8,8 @@
 #include <string>
 #include <vector>
 
+#include <nlohmann/json.hpp>
+
 #include "media/media_engine.hpp"
 #include "sdp/offer_answer.hpp"
 #include "sdp/session_description.hpp"
@@ -74,6 +76,16 @@ class RecordingSession {
   /// Ends the recording from our side (e.g. shutdown): sends BYE.
   void terminate(std::string reason);
 
+  /// Application commands on a live call (DESIGN.md §2). Each returns an error whose code
+  /// is the HTTP status (409) when the session's state does not allow it.
+  /// STOPRECORDING: BYE, keep what was recorded (→ ready).
+  Result<void> stopRecording();
+  /// CANCELRECORDING: BYE, discard everything (→ cancelled, RECORDINGDELETED).
+  Result<void> cancelRecording();
+  /// PAUSERECORDING / RESUMERECORDING: silence from now until resumed (→ paused ⇄ recording).
+  Result<void> pauseRecording();
+  Result<void> resumeRecording();
+
   /// Called once the session reaches Done (for the manager to remove it).
   void setOnDone(std::function<void()> on_done) { on_done_ = std::move(on_done); }
 
@@ -100,6 +112,15 @@ class RecordingSession {
   void finalize();
   void onFinalized(Result<FinalizeOutcome> outcome);
   void finishWithoutRecording(std::string state, std::string reason);
+  /// "paused" or "recording": the state persisted while the call is live.
+  std::string_view liveState() const { return paused_ ? "paused" : "recording"; }
+  /// The event fields every event of this call carries (call identity, participants, streams).
+  nlohmann::json eventData() const;
+  /// Pauses as JSON [{"from": ms, "to": ms}], an open pause ending at `open_end_ms`.
+  nlohmann::json pausesJson(std::optional<int64_t> open_end_ms = std::nullopt) const;
+  /// Per recorded stream, its side of the call ("left", "right", "") from the metadata: the
+  /// first sending participant (document order) is left, the next right.
+  std::vector<std::string> streamSides() const;
   /// Writes the recording's row and a state transition (asynchronously, in order).
   /// `outcome` adds what rendering produced (state "ready").
   void persist(std::string_view state, std::string detail,
@@ -136,6 +157,13 @@ class RecordingSession {
   int64_t created_ms_ = 0;
   std::optional<int64_t> answered_ms_;
   std::optional<int64_t> ended_ms_;
+  bool paused_ = false;
+  bool cancelled_ = false;
+  struct Pause {
+    int64_t from_ms = 0;
+    std::optional<int64_t> to_ms;
+  };
+  std::vector<Pause> pauses_;
   std::function<void()> on_done_;
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
 };

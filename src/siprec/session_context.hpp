@@ -19,6 +19,9 @@ class MediaEngine;
 namespace siprecd::db {
 class Repository;
 }
+namespace siprecd::control {
+class EventSink;
+}
 
 namespace siprecd::siprec {
 
@@ -56,6 +59,10 @@ struct SessionContext {
   RecordDecider& decider;
   RequestSender send_request;
   SessionSettings settings;
+  /// Where RECORDINGSTARTED, METADATAUPDATED, RECORDINGREADY, ... are announced.
+  control::EventSink& events;
+  /// Called on the SIP loop once a recording is ready (its state persisted): auto-store.
+  std::function<void(const std::string& domain, const std::string& recording_id)> on_ready;
 };
 
 }  // namespace siprecd::siprec

@@ -276,4 +276,13 @@ void SessionManager::checkDrained() {
   }
 }
 
+RecordingSession* SessionManager::findByRecordingId(std::string_view recording_id) {
+  for (auto& [key, session] : sessions_) {
+    if (session->recordingId() == recording_id && !session->isDone()) {
+      return session.get();
+    }
+  }
+  return nullptr;
+}
+
 }  // namespace siprecd::siprec

@@ -35,6 +35,10 @@ class SessionManager final : public sip::SipStack::Listener {
   /// Ends every session now (BYE), for a forced shutdown.
   void terminateAll(std::string reason);
 
+  /// The live session recording `recording_id`, or nullptr (ended or unknown). Linear in the
+  /// number of sessions: for application commands, which are rare.
+  RecordingSession* findByRecordingId(std::string_view recording_id);
+
   std::size_t sessionCount() const { return sessions_.size(); }
   bool draining() const { return draining_; }
 
