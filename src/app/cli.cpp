@@ -180,6 +180,9 @@ Options (environment variable, default):
 
 Environment only:
   SIPRECD_CALLBACK_SECRET    callback signing secret of the domain "default"
+  SIPRECD_API_KEYS           comma-separated REST API keys of the domain "default"
+                             (required with a non-loopback --http-listen unless the
+                             file configures credentials)
 )",
       kVersion);
 }

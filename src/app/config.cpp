@@ -7,6 +7,7 @@
 
 #include <fmt/format.h>
 
+#include "app/api_key_hash.hpp"
 #include "app/cidr.hpp"
 #include "app/cli.hpp"
 #include "app/config_control.hpp"
@@ -366,6 +367,7 @@ Result<Config> loadConfig(int argc, char** argv, const std::map<std::string, std
   // Environment, then flags: later assignments win.
   std::optional<std::string> callback_base = envValue("SIPRECD_CALLBACK_BASE");
   std::optional<std::string> callback_secret = envValue("SIPRECD_CALLBACK_SECRET");
+  std::optional<std::string> api_keys = envValue("SIPRECD_API_KEYS");
   if (auto v = envValue("SIPRECD_LOG_LEVEL")) {
     config.log_level = *v;
   }
@@ -425,8 +427,10 @@ Result<Config> loadConfig(int argc, char** argv, const std::map<std::string, std
   const bool has_default =
       std::any_of(config.domains.begin(), config.domains.end(),
                   [](const DomainConfig& domain) { return domain.name == "default"; });
-  if ((callback_base || callback_secret) && !has_default) {
-    return keyError(cli->callback_base ? "--callback-base" : "SIPRECD_CALLBACK_BASE",
+  if ((callback_base || callback_secret || api_keys) && !has_default) {
+    return keyError(cli->callback_base ? "--callback-base"
+                    : api_keys         ? "SIPRECD_API_KEYS"
+                                       : "SIPRECD_CALLBACK_BASE",
                     "applies to the domain named \"default\", which the configuration "
                     "file does not define");
   }
@@ -435,6 +439,21 @@ Result<Config> loadConfig(int argc, char** argv, const std::map<std::string, std
   }
   if (callback_secret) {
     setDefaultDomainField(config, &DomainConfig::callback_secret, *callback_secret);
+  }
+  if (api_keys) {
+    for (auto& domain : config.domains) {
+      if (domain.name != "default") {
+        continue;
+      }
+      domain.api_key_hashes.clear();
+      for (const auto& key : splitList(*api_keys)) {
+        auto hash = apiKeyHash(key);
+        if (!hash) {
+          return keyError("SIPRECD_API_KEYS", hash.error().message);
+        }
+        domain.api_key_hashes.push_back(*hash);
+      }
+    }
   }
 
   if (auto ok = validateConfig(config); !ok) {

@@ -62,10 +62,8 @@ CREATE TABLE events (
   last_error      TEXT NOT NULL DEFAULT '',
   delivered_ms    INTEGER
 );
-CREATE INDEX events_due ON events (status, next_attempt_ms);
-CREATE INDEX events_recording ON events (recording_id, sequence);
-CREATE INDEX events_pending_recording ON events (recording_id, sequence)
-  WHERE status = 'pending';
+CREATE INDEX events_due ON events (status, next_attempt_ms, recording_id);
+CREATE INDEX events_recording ON events (recording_id, status, sequence);
 CREATE INDEX events_dead ON events (domain, sequence) WHERE status = 'dead';
 CREATE INDEX events_created ON events (created_ms);
 CREATE TABLE command_results (

@@ -120,17 +120,20 @@ OutboxEvent readEvent(const SQLite::Statement& s) {
 }
 
 std::string dueEventsSql() {
-  // The outer scan walks events_due over the due range; the NOT EXISTS probe is one seek in
-  // the partial index events_pending_recording (its WHERE term is spelled identically so the
-  // planner can use it). A recording whose oldest pending event is not due yet has no row
-  // here: its later events must not overtake it.
+  // The inner query touches indexes only: a range of the covering index events_due (status,
+  // next_attempt_ms, recording_id) and, per candidate, one seek in events_recording
+  // (recording_id, status, sequence) for an older pending event of the same recording. A
+  // recording whose oldest pending event is not due yet has no row: its later events must
+  // not overtake it. Only the sequence numbers are sorted; the rows (bodies) are read last.
   return fmt::format(
-      "SELECT {} FROM events AS e "
+      "SELECT {} FROM events WHERE sequence IN ("
+      "SELECT e.sequence FROM events AS e "
       "WHERE e.status = 'pending' AND e.next_attempt_ms <= ?1 "
       "AND NOT EXISTS (SELECT 1 FROM events AS earlier "
       "WHERE earlier.recording_id = e.recording_id AND earlier.status = 'pending' "
       "AND earlier.sequence < e.sequence) "
-      "ORDER BY e.sequence LIMIT ?2",
+      "ORDER BY e.sequence LIMIT ?2) "
+      "ORDER BY sequence",
       kEventColumns);
 }
 

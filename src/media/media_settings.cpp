@@ -1,5 +1,10 @@
 #include "media/media_settings.hpp"
 
+#include <sched.h>
+
+#include <string>
+#include <thread>
+
 #include "base/strings.hpp"
 
 namespace siprecd::media {
@@ -22,6 +27,43 @@ Result<PortRange> parsePortRange(std::string_view text) {
     return fail("media port range holds no even RTP port with its RTCP port");
   }
   return PortRange{static_cast<uint16_t>(*first), static_cast<uint16_t>(*last)};
+}
+
+Result<ReceiveBackend> parseReceiveBackend(std::string_view text) {
+  if (text == "recvmmsg") {
+    return ReceiveBackend::Recvmmsg;
+  }
+  if (text == "io_uring") {
+    return ReceiveBackend::IoUring;
+  }
+  return fail("media receive backend must be \"recvmmsg\" or \"io_uring\", not \"" +
+              std::string(text) + "\"");
+}
+
+std::string_view toString(ReceiveBackend backend) {
+  switch (backend) {
+    case ReceiveBackend::Recvmmsg:
+      return "recvmmsg";
+    case ReceiveBackend::IoUring:
+      return "io_uring";
+  }
+  return "recvmmsg";
+}
+
+unsigned resolveMediaThreads(unsigned configured) {
+  if (configured > 0) {
+    return configured;
+  }
+  cpu_set_t cpus;
+  CPU_ZERO(&cpus);
+  if (::sched_getaffinity(0, sizeof(cpus), &cpus) == 0) {
+    const int count = CPU_COUNT(&cpus);
+    if (count > 0) {
+      return static_cast<unsigned>(count);
+    }
+  }
+  const unsigned hardware = std::thread::hardware_concurrency();
+  return hardware > 0 ? hardware : 1;
 }
 
 }  // namespace siprecd::media

@@ -23,18 +23,52 @@ struct PortRange {
 /// even/odd port pair.
 [[nodiscard]] Result<PortRange> parsePortRange(std::string_view text);
 
+/// How a media thread waits for and reads datagrams.
+enum class ReceiveBackend {
+  /// epoll over the thread's sockets, each readable socket drained with recvmmsg batches.
+  Recvmmsg,
+  /// io_uring: one multishot recvmsg per socket into a ring of provided buffers (Linux 6.0
+  /// or later, and a build with liburing). When unavailable the engine falls back to
+  /// Recvmmsg and logs a warning; MediaEngine::info() says which one runs.
+  IoUring,
+};
+
+/// Parses "recvmmsg" or "io_uring" (case-sensitive, as written in the configuration).
+/// Fails naming the value.
+[[nodiscard]] Result<ReceiveBackend> parseReceiveBackend(std::string_view text);
+/// "recvmmsg" or "io_uring".
+std::string_view toString(ReceiveBackend backend);
+
 /// Settings of the receive engine (from the configuration's `media` section).
 struct MediaSettings {
   PortRange ports{20000, 39999};
-  /// How often buffered spool data is written to the file (bounds the loss on a crash).
+  /// Media threads, each with its own sockets and streams; 0: one per CPU the process may
+  /// run on (its affinity mask, e.g. under taskset; std::thread::hardware_concurrency() when
+  /// the mask cannot be read). See resolveMediaThreads().
+  unsigned threads = 0;
+  ReceiveBackend receive_backend = ReceiveBackend::Recvmmsg;
+  /// How often each stream's buffered spool records are written to its file (bounds what a
+  /// crash of the process loses). The spool writer itself has no timer: the stream's media
+  /// thread calls SpoolWriter::flush() at this interval (each stream on its own schedule,
+  /// so that the writes of many streams spread over the interval).
   std::chrono::milliseconds flush_interval{1000};
   /// How long a released port stays unused, so late packets of the old stream do not land
   /// in a new one.
   std::chrono::seconds port_cooldown{10};
-  /// SO_RCVBUF asked for each socket (the kernel may cap it at net.core.rmem_max).
+  /// SO_RCVBUF asked for each socket, bytes. Without CAP_NET_ADMIN the kernel caps it at
+  /// net.core.rmem_max; MediaEngine::info() reports what it grants.
   std::size_t socket_buffer_bytes = 1 << 20;
-  /// User-space spool buffer per stream; a full buffer is written at once.
-  std::size_t spool_buffer_bytes = 32 * 1024;
+  /// User-space spool buffer per stream, bytes; a full buffer is written at once. 16 KiB
+  /// holds 1.7 s of 20 ms G.711 (188-byte records), so with the default flush interval a
+  /// G.711 stream writes once per interval.
+  std::size_t spool_buffer_bytes = 16 * 1024;
+  /// Raise the soft RLIMIT_NOFILE to the hard limit at start (each stream holds up to
+  /// three descriptors: see MediaEngine::descriptorsPerStream()).
+  bool raise_file_limit = true;
 };
+
+/// The number of media threads `configured` asks for: itself when positive, otherwise the
+/// number of CPUs in the calling thread's affinity mask (at least 1).
+unsigned resolveMediaThreads(unsigned configured);
 
 }  // namespace siprecd::media

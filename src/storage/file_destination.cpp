@@ -104,7 +104,8 @@ std::string fileUrl(const std::filesystem::path& path) {
   return url;
 }
 
-FileDestination::FileDestination(FileDestinationSettings settings) : settings_(std::move(settings)) {
+FileDestination::FileDestination(FileDestinationSettings settings)
+    : settings_(std::move(settings)) {
   std::error_code ignored;
   auto absolute = std::filesystem::absolute(settings_.root, ignored);
   if (!absolute.empty()) {
@@ -161,7 +162,8 @@ Result<StoredObject> FileDestination::put(const std::filesystem::path& file, std
   }
   const int directory = chain.back().get();
   const std::string name(segments.back());
-  TemporaryName temporary(directory, fmt::format(".{}.tmp-{}", name.substr(0, 200), randomToken(8)));
+  TemporaryName temporary(directory,
+                          fmt::format(".{}.tmp-{}", name.substr(0, 200), randomToken(8)));
   UniqueFd target(::openat(directory, temporary.name().c_str(),
                            O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
                            settings_.file_mode));
