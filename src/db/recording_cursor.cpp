@@ -3,6 +3,7 @@
 #include <array>
 #include <charconv>
 #include <optional>
+#include <string>
 #include <system_error>
 
 namespace siprecd::db {
@@ -98,9 +99,11 @@ Result<RecordingCursor> decodeRecordingCursor(std::string_view text) {
   }
   RecordingCursor cursor;
   const std::string_view number = plain.substr(0, colon);
-  const auto [end, ec] = std::from_chars(number.data(), number.data() + number.size(),
-                                         cursor.created_ms);
-  if (ec != std::errc() || end != number.data() + number.size()) {
+  const auto [end, ec] =
+      std::from_chars(number.data(), number.data() + number.size(), cursor.created_ms);
+  // Only the canonical spelling (no '+', no leading zeros, no "-0"): one cursor, one text.
+  if (ec != std::errc() || end != number.data() + number.size() ||
+      std::to_string(cursor.created_ms) != number) {
     return fail("cursor: malformed (created_ms is not a decimal integer)", 400);
   }
   cursor.id = std::string(plain.substr(colon + 1));

@@ -22,7 +22,8 @@ struct RecordingCursor {
 std::string encodeRecordingCursor(const RecordingCursor& cursor);
 
 /// Parses a cursor made by encodeRecordingCursor(). Fails with code 400 and a message naming
-/// the "cursor" on anything else (bad base64url, missing ':', a non-decimal time, empty id).
+/// the "cursor" on anything else (bad base64url, missing ':', a time that is not a canonical
+/// decimal int64, empty id): every accepted text re-encodes to itself.
 /// Never throws; safe on untrusted input.
 Result<RecordingCursor> decodeRecordingCursor(std::string_view text);
 

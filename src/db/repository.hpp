@@ -97,10 +97,11 @@ struct RecordingQuery {
   std::optional<std::string> state;
   std::optional<int64_t> created_from_ms;  ///< inclusive
   std::optional<int64_t> created_to_ms;    ///< exclusive
-  /// Case-insensitive substring of from_uri, to_uri or metadata_json (participant AoR/name).
+  /// Case-insensitive (ASCII) substring of from_uri, to_uri or metadata_json (participant
+  /// AoR/name); taken literally (no wildcards).
   std::string participant;
   std::string cursor;      ///< "" for the first page; next_cursor of the previous page
-  std::size_t limit = 50;  ///< 1..1000
+  std::size_t limit = 50;  ///< 1..1000 (clamped)
 };
 
 struct RecordingPage {
@@ -152,7 +153,8 @@ class Repository {
   /// last_error, delivered_ms), matched by event_id.
   virtual void updateEventDelivery(const OutboxEvent& event) = 0;
   /// Pending events whose next_attempt_ms <= `due_by_ms`, in sequence order, at most
-  /// `limit`; for each recording only its oldest pending event (later ones wait for it).
+  /// `limit`; for each recording only its oldest pending event (later ones wait for it, even
+  /// when it is not due yet; a dead event no longer holds them back).
   virtual Result<std::vector<OutboxEvent>> dueEvents(int64_t due_by_ms, std::size_t limit) = 0;
   /// Every event of a recording in sequence order (the read API shows delivery status).
   virtual Result<std::vector<OutboxEvent>> eventsForRecording(std::string_view recording_id) = 0;
@@ -170,8 +172,9 @@ class Repository {
   /// Queues saving a command's reply; a second save with the same four keys is ignored.
   virtual void saveCommandResult(CommandResult result) = 0;
 
-  /// Queues the removal of history nobody waits for any more: delivered and dead events and
-  /// command results created before `created_before_ms` (pending events are always kept).
+  /// Queues the removal of history nobody waits for any more: events no longer pending
+  /// (delivered, dead, skipped...) and command results, created before `created_before_ms`
+  /// (pending events are always kept).
   /// For the retention janitor, so the outbox and idempotency tables stay bounded.
   virtual void purgeHistory(int64_t created_before_ms) = 0;
 

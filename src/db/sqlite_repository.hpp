@@ -60,7 +60,7 @@ class SqliteRepository final : public Repository {
   void purgeHistory(int64_t created_before_ms) override;
   void flush() override;
 
-  /// Building blocks for further tables in db/ (outbox, idempotency keys, ...):
+  /// Building blocks of the methods above (sqlite_repository_*.cpp) and of further tables:
   /// queues `write` like the methods above (`what` names it in logs; an exception from it
   /// is a counted write error) ...
   void enqueueWrite(std::string what, std::function<void(SQLite::Database&)> write);

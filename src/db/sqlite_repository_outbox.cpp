@@ -12,9 +12,8 @@
 namespace siprecd::db {
 
 void SqliteRepository::insertEvent(OutboxEvent event) {
-  std::string what =
-      fmt::format("insert of event {} ({}) of recording {}", event.event_id, event.name,
-                  event.recording_id);
+  std::string what = fmt::format("insert of event {} ({}) of recording {}", event.event_id,
+                                 event.name, event.recording_id);
   enqueueWrite(std::move(what), [event = std::move(event)](SQLite::Database& db) {
     SQLite::Statement insert(
         db,
@@ -38,27 +37,26 @@ void SqliteRepository::insertEvent(OutboxEvent event) {
 
 void SqliteRepository::updateEventDelivery(const OutboxEvent& event) {
   std::string what = fmt::format("delivery update of event {} to {}", event.event_id, event.status);
-  enqueueWrite(std::move(what), [event_id = event.event_id, status = event.status,
-                                 attempts = event.attempts, next_attempt_ms = event.next_attempt_ms,
-                                 last_error = event.last_error,
-                                 delivered_ms = event.delivered_ms](SQLite::Database& db) {
-    SQLite::Statement update(db,
-                             "UPDATE events SET status = ?, attempts = ?, next_attempt_ms = ?, "
-                             "last_error = ?, delivered_ms = ? WHERE event_id = ?");
-    update.bind(1, status);
-    update.bind(2, attempts);
-    update.bind(3, next_attempt_ms);
-    update.bind(4, last_error);
-    sqlite_rows::bindOptional(update, 5, delivered_ms);
-    update.bind(6, event_id);
-    if (update.exec() == 0) {
-      throw std::runtime_error("no such event");
-    }
-  });
+  enqueueWrite(
+      std::move(what), [event_id = event.event_id, status = event.status, attempts = event.attempts,
+                        next_attempt_ms = event.next_attempt_ms, last_error = event.last_error,
+                        delivered_ms = event.delivered_ms](SQLite::Database& db) {
+        SQLite::Statement update(db,
+                                 "UPDATE events SET status = ?, attempts = ?, next_attempt_ms = ?, "
+                                 "last_error = ?, delivered_ms = ? WHERE event_id = ?");
+        update.bind(1, status);
+        update.bind(2, attempts);
+        update.bind(3, next_attempt_ms);
+        update.bind(4, last_error);
+        sqlite_rows::bindOptional(update, 5, delivered_ms);
+        update.bind(6, event_id);
+        if (update.exec() == 0) {
+          throw std::runtime_error("no such event");
+        }
+      });
 }
 
-Result<std::vector<OutboxEvent>> SqliteRepository::dueEvents(int64_t due_by_ms,
-                                                             std::size_t limit) {
+Result<std::vector<OutboxEvent>> SqliteRepository::dueEvents(int64_t due_by_ms, std::size_t limit) {
   std::vector<OutboxEvent> found;
   auto ok = withReadConnection("lookup of due events", [&](SQLite::Database& db) {
     SQLite::Statement select(db, sqlite_rows::dueEventsSql());
@@ -151,8 +149,8 @@ Result<std::optional<CommandResult>> SqliteRepository::findCommandResult(
 }
 
 void SqliteRepository::saveCommandResult(CommandResult result) {
-  std::string what = fmt::format("save of the {} result for recording {}", result.method,
-                                 result.recording_id);
+  std::string what =
+      fmt::format("save of the {} result for recording {}", result.method, result.recording_id);
   enqueueWrite(std::move(what), [result = std::move(result)](SQLite::Database& db) {
     // The first reply wins: a repeat (or a race between two identical requests) is ignored.
     SQLite::Statement insert(db,
@@ -173,13 +171,12 @@ void SqliteRepository::saveCommandResult(CommandResult result) {
 void SqliteRepository::purgeHistory(int64_t created_before_ms) {
   enqueueWrite(fmt::format("purge of history created before {}", created_before_ms),
                [created_before_ms](SQLite::Database& db) {
-                 SQLite::Statement events(db,
-                                          "DELETE FROM events WHERE status IN ('delivered', "
-                                          "'dead') AND created_ms < ?");
+                 // Every status but pending is final (delivered, dead, skipped, ...).
+                 SQLite::Statement events(
+                     db, "DELETE FROM events WHERE status <> 'pending' AND created_ms < ?");
                  events.bind(1, created_before_ms);
                  events.exec();
-                 SQLite::Statement results(db,
-                                           "DELETE FROM command_results WHERE created_ms < ?");
+                 SQLite::Statement results(db, "DELETE FROM command_results WHERE created_ms < ?");
                  results.bind(1, created_before_ms);
                  results.exec();
                });

@@ -21,9 +21,9 @@ constexpr std::size_t kMaxPageSize = 1000;
 void SqliteRepository::insertRecording(RecordingRecord record) {
   std::string what = fmt::format("insert of recording {}", record.id);
   enqueueWrite(std::move(what), [record = std::move(record)](SQLite::Database& db) {
-    SQLite::Statement insert(db, fmt::format("INSERT INTO recordings ({}) VALUES ({})",
-                                             sqlite_rows::kRecordingColumns,
-                                             sqlite_rows::kRecordingPlaceholders));
+    SQLite::Statement insert(
+        db, fmt::format("INSERT INTO recordings ({}) VALUES ({})", sqlite_rows::kRecordingColumns,
+                        sqlite_rows::kRecordingPlaceholders));
     sqlite_rows::bindRecording(insert, record, sqlite_rows::nowMs());
     insert.exec();
   });
@@ -72,8 +72,8 @@ void SqliteRepository::recordTransition(std::string recording_id, std::string st
 Result<std::optional<RecordingRecord>> SqliteRepository::findRecording(std::string_view id) {
   std::optional<RecordingRecord> found;
   auto ok = withReadConnection("lookup of a recording", [&](SQLite::Database& db) {
-    SQLite::Statement query(db, fmt::format("SELECT {} FROM recordings WHERE id = ?",
-                                            sqlite_rows::kRecordingColumns));
+    SQLite::Statement query(
+        db, fmt::format("SELECT {} FROM recordings WHERE id = ?", sqlite_rows::kRecordingColumns));
     query.bind(1, std::string(id));
     if (query.executeStep()) {
       found = sqlite_rows::readRecording(query);

@@ -1,5 +1,6 @@
 #include "db/sqlite_rows.hpp"
 
+#include <algorithm>
 #include <chrono>
 #include <limits>
 
@@ -147,8 +148,8 @@ std::string recordingsCreatedBeforeSql() {
 }
 
 std::string listRecordingsSql(const RecordingQuery& query, bool with_cursor) {
-  std::string sql = fmt::format("SELECT {} FROM recordings WHERE domain = :domain",
-                                kRecordingColumns);
+  std::string sql =
+      fmt::format("SELECT {} FROM recordings WHERE domain = :domain", kRecordingColumns);
   if (query.state) {
     sql += " AND state = :state";
   }

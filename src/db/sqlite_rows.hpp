@@ -29,8 +29,7 @@ extern const char* const kRecordingColumns;
 /// "?, ?, ..." with one placeholder per recording column.
 extern const char* const kRecordingPlaceholders;
 /// Binds every column of `record` to parameters 1..N, with `updated_ms` for updated_ms.
-void bindRecording(SQLite::Statement& statement, const RecordingRecord& record,
-                   int64_t updated_ms);
+void bindRecording(SQLite::Statement& statement, const RecordingRecord& record, int64_t updated_ms);
 /// Reads a row selected with kRecordingColumns.
 RecordingRecord readRecording(const SQLite::Statement& statement);
 

@@ -11,46 +11,10 @@
 
 #include "base/metrics.hpp"
 #include "db/sqlite_migrations.hpp"
+#include "db/sqlite_repository_fixture.hpp"
 
 namespace siprecd::db {
 namespace {
-
-class SqliteRepositoryTest : public testing::Test {
- protected:
-  void SetUp() override {
-    dir_ = std::filesystem::temp_directory_path() /
-           ("siprecd-db-test-" + std::to_string(::getpid()) + "-" +
-            testing::UnitTest::GetInstance()->current_test_info()->name());
-    std::filesystem::remove_all(dir_);
-    file_ = dir_ / "nested" / "siprecd.db";
-  }
-  void TearDown() override { std::filesystem::remove_all(dir_); }
-
-  std::unique_ptr<SqliteRepository> open() {
-    auto repository = SqliteRepository::open(file_);
-    EXPECT_TRUE(repository) << (repository ? "" : repository.error().message);
-    return repository ? std::move(*repository) : nullptr;
-  }
-
-  static RecordingRecord sample(std::string id, int64_t created_ms = 1000) {
-    RecordingRecord record;
-    record.id = std::move(id);
-    record.domain = "acme";
-    record.state = "offered";
-    record.call_id = "call-1@src.example";
-    record.from_uri = "sip:alice@example.com";
-    record.to_uri = "sip:bob@example.com";
-    record.request_uri = "sip:srs@rec.example";
-    record.source = "10.0.0.1:5060";
-    record.created_ms = created_ms;
-    record.metadata_xml = "<recording xmlns='urn:ietf:params:xml:ns:recording:1'/>";
-    record.metadata_json = R"({"participants":[]})";
-    return record;
-  }
-
-  std::filesystem::path dir_;
-  std::filesystem::path file_;
-};
 
 TEST_F(SqliteRepositoryTest, CreatesTheFileWithWalAndAppliesMigrations) {
   auto repository = open();
@@ -63,6 +27,8 @@ TEST_F(SqliteRepositoryTest, CreatesTheFileWithWalAndAppliesMigrations) {
             static_cast<int>(sqliteMigrations().size()));
   EXPECT_TRUE(db.tableExists("recordings"));
   EXPECT_TRUE(db.tableExists("recording_transitions"));
+  EXPECT_TRUE(db.tableExists("events"));
+  EXPECT_TRUE(db.tableExists("command_results"));
 }
 
 TEST_F(SqliteRepositoryTest, ReopeningKeepsDataAndAppliesNoMigrationTwice) {
@@ -105,6 +71,9 @@ TEST_F(SqliteRepositoryTest, InsertThenFindRoundTripsEveryField) {
   record.started_ms = 2000;
   record.streams_json = R"([{"label":"1"}])";
   record.audio_path = "/data/r1.wav";
+  record.pauses_json = R"([{"from":2500,"to":3000},{"from":4000}])";
+  record.assurance_json = R"({"streams":[{"label":"1","lost":0}]})";
+  record.stored_json = R"({"destination":"s3","sha256":"00"})";
   repository->insertRecording(record);
   repository->flush();
   const auto found = repository->findRecording("r1");
@@ -130,6 +99,9 @@ TEST_F(SqliteRepositoryTest, UpdateReplacesTheWholeRowAndUpsertsUnknownIds) {
   record.duration_ms = 60000;
   record.end_reason = "bye";
   record.metadata_xml.clear();
+  record.pauses_json = R"([{"from":2500,"to":3000}])";
+  record.assurance_json = R"({"streams":[]})";
+  record.stored_json = R"({"destination":"archive"})";
   repository->updateRecording(record);
   repository->updateRecording(sample("r2"));
   repository->flush();
