@@ -40,7 +40,9 @@ class SpoolReader {
   const std::optional<media::SpoolHeader>& header() const { return header_; }
 
   /// The next valid record, or nullopt at the end of the valid records (see end()). The
-  /// record's payload views an internal buffer, valid until the next call.
+  /// record's payload views an internal buffer, valid until the next call. Records of every
+  /// kind are returned (RTP, RTCP sender reports, kinds newer than this build): callers
+  /// check `kind` and skip what they do not handle.
   std::optional<media::SpoolRecord> next();
 
   /// After next() returned nullopt: why the records ended.

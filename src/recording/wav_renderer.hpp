@@ -48,6 +48,22 @@ struct RenderedStream {
   uint64_t undecodable_packets = 0;  ///< payloads the codec rejected (left silent)
   std::optional<int64_t> first_packet_ms;
   std::optional<int64_t> last_packet_ms;
+  /// Level of the loudest second of the decoded audio: the RMS, in dBFS (0 = a full-scale
+  /// square wave), of the stream's decoded samples in consecutive 1-second windows of the
+  /// rendered timeline (before pauses and masks, up to the end of what was rendered).
+  /// kSilentDbfs when nothing was decoded or everything decoded to digital silence.
+  double loudest_rms_dbfs = kSilentDbfs;
+  /// Timeline segments (StreamTimeline): 1 + the SSRC changes and timestamp jumps.
+  uint32_t timeline_segments = 0;
+  /// RTCP sender reports found in the spool.
+  uint64_t sender_reports = 0;
+  /// Clock drift of the stream's longest segment against the wall clock, parts per
+  /// million (> 0: the sender's RTP clock runs slow, its audio is stretched); 0 when
+  /// unknown (segments shorter than StreamTimeline::kMinDriftSpan).
+  double drift_ppm = 0;
+
+  /// The level reported for no audio at all (the floor of loudest_rms_dbfs).
+  static constexpr double kSilentDbfs = -100.0;
 };
 
 /// The rendered file's timeline: sample 0 is at start_epoch_ms, the last sample ends at
@@ -62,16 +78,19 @@ struct RenderResult {
 };
 
 /// Renders the streams' spools into a WAV file (PCM 16-bit, one channel per stream, all the
-/// same length). Each packet of the stream's codec (the spool header's; other payload types
-/// such as telephone-event or comfort noise are ignored) is decoded by
-/// media::codecs::createCodec and placed on the wall-clock timeline by StreamTimeline; gaps
-/// are silence, except a gap of at most 100 ms inside a talk spurt (same SSRC, no marker
-/// bit), which the codec's loss concealment fills (Opus / G.729 PLC). A later duplicate
+/// same length): renderRecording() with the multitrack layout, no edits, at the default
+/// rate. Each packet of the stream's codec (the spool header's; other payload types such as
+/// telephone-event or comfort noise, and record kinds other than RTP, are ignored; RTCP
+/// sender-report records feed the timeline) is decoded by media::codecs::createCodec and
+/// placed on the wall-clock timeline by StreamTimeline (segments per SSRC and timestamp
+/// jump, anchored on the lower envelope of arrival times, clock drift corrected); gaps are
+/// silence, except a gap of at most 100 ms inside a talk spurt (same SSRC, no marker bit),
+/// which the codec's loss concealment fills (Opus / G.729 PLC). A later duplicate
 /// overwrites an earlier one, samples before the session start are cut, and the file ends
 /// with the latest packet or at session_end_epoch_ms, whichever is later.
 /// The file's sample rate is the highest decoded rate among the streams (8000 Hz for G.711
 /// only, 16000 with G.722, 48000 with Opus; 8000 when nothing is decodable); streams decoded
-/// at a lower rate are upsampled by band-limited interpolation (BandLimitedInterpolator).
+/// at a lower rate are resampled by speexdsp (SpeexResampler), aligned to the sample.
 /// A stream whose codec cannot be decoded renders as a silent channel, its RenderedStream
 /// saying why in `error`; the other channels are rendered normally. A missing spool (the
 /// stream received no packet; see RenderStream) or a spool without header or packets gives a

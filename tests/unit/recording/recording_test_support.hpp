@@ -50,6 +50,23 @@ class SpoolBuilder {
     return *this;
   }
 
+  /// An RTCP sender report record (media::SpoolRecordKind::SenderReport).
+  SpoolBuilder& addSenderReport(int64_t arrival_epoch_us, uint32_t ssrc, uint32_t rtp_timestamp,
+                                uint64_t ntp_timestamp) {
+    std::vector<std::byte> ntp(8);
+    for (std::size_t i = 0; i < 8; ++i) {
+      ntp[i] = static_cast<std::byte>(ntp_timestamp >> (56U - 8U * i));
+    }
+    media::SpoolRecord record;
+    record.kind = media::SpoolRecordKind::SenderReport;
+    record.arrival_epoch_us = arrival_epoch_us;
+    record.timestamp = media::RtpTimestamp(rtp_timestamp);
+    record.ssrc = media::Ssrc(ssrc);
+    record.payload = ntp;
+    writer_->append(record);
+    return *this;
+  }
+
   /// Finishes the writer; with no record added no file is created (see SpoolWriter).
   void finish() { (void)writer_->finish(); }
 
@@ -143,6 +160,29 @@ inline std::optional<Wav> readWav(const std::filesystem::path& path) {
     return std::nullopt;
   }
   return wav;
+}
+
+/// Any audio file libsndfile reads, decoded whole to 16-bit PCM.
+struct Audio {
+  int format = 0;  ///< SF_INFO::format
+  Wav pcm;
+};
+
+inline std::optional<Audio> readAudio(const std::filesystem::path& path) {
+  SF_INFO info{};
+  SNDFILE* file = sf_open(path.c_str(), SFM_READ, &info);
+  if (file == nullptr) {
+    return std::nullopt;
+  }
+  Audio audio;
+  audio.format = info.format;
+  audio.pcm.sample_rate = info.samplerate;
+  audio.pcm.channels = info.channels;
+  audio.pcm.frames.resize(static_cast<std::size_t>(info.frames * info.channels));
+  const sf_count_t read = sf_readf_short(file, audio.pcm.frames.data(), info.frames);
+  sf_close(file);
+  audio.pcm.frames.resize(static_cast<std::size_t>(read * info.channels));
+  return audio;
 }
 
 }  // namespace siprecd::recording::testing

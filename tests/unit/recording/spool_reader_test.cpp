@@ -58,6 +58,29 @@ TEST(SpoolReader, ReadsBackWhatTheWriterWrote) {
   EXPECT_EQ(contents->valid_bytes, std::filesystem::file_size(path));
 }
 
+TEST(SpoolReader, ReturnsSenderReportAndUnknownRecordKindsForCallersToSkip) {
+  TempDir dir;
+  const auto path = dir.path() / "s.spool";
+  SpoolBuilder builder(path, "PCMU", 0);
+  builder.add(1000, 1, 160, 77, 0, payloadFor(1, 160));
+  builder.addSenderReport(1500, 77, 200, 0x0102030405060708ULL);
+  builder.add(2000, 2, 320, 77, 0, payloadFor(2, 160));
+  builder.finish();
+  const auto contents = readSpool(path);
+  ASSERT_TRUE(contents) << contents.error().message;
+  ASSERT_EQ(contents->records.size(), 3U);
+  EXPECT_EQ(contents->records[0].kind, media::SpoolRecordKind::Rtp);
+  const auto& report = contents->records[1];
+  EXPECT_EQ(report.kind, media::SpoolRecordKind::SenderReport);
+  EXPECT_EQ(report.timestamp, media::RtpTimestamp(200));
+  EXPECT_EQ(report.ssrc, media::Ssrc(77));
+  const std::vector<std::byte> ntp{std::byte{1}, std::byte{2}, std::byte{3}, std::byte{4},
+                                   std::byte{5}, std::byte{6}, std::byte{7}, std::byte{8}};
+  EXPECT_EQ(report.payload, ntp);
+  EXPECT_EQ(contents->records[2].kind, media::SpoolRecordKind::Rtp);
+  EXPECT_EQ(contents->end, SpoolEnd::Clean);
+}
+
 TEST(SpoolReader, ReadsMaximalRecordsAcrossBufferRefills) {
   TempDir dir;
   const auto path = dir.path() / "s.spool";

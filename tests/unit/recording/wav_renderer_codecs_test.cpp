@@ -132,10 +132,12 @@ TEST_F(WavRendererCodecsTest, MixedG711AndOpusRenderAt48kHzAligned) {
   ASSERT_TRUE(wav);
   EXPECT_EQ(wav->sample_rate, 48000);
   ASSERT_EQ(wav->frameCount(), 52800U);
-  // Channel 0: silent until the interpolation kernel reaches the first sample (8 decoded
-  // samples = 48 output samples before 4800), whose value passes through unchanged.
-  EXPECT_TRUE(wav->silent(0, 0, 4800 - 48));
-  EXPECT_NEAR(wav->at(4800, 0), 8000, 300);  // the PCMU tone is a cosine
+  // Channel 0: silent until the resampler's filter reaches the first sample (half the
+  // filter, 40 decoded samples = 240 output samples before 4800); the tone (a cosine)
+  // starts at its peak on sample 4800.
+  EXPECT_TRUE(wav->silent(0, 0, 4800 - 240));
+  EXPECT_NEAR(wav->at(4800, 0), 8000, 500);
+  EXPECT_LT(std::abs(wav->at(4800 - 24, 0)), 2000);
   EXPECT_NEAR(wav->zeroCrossings(0, 9600, 48000), 1600, 4);
   // Channel 1: silent until 200 ms, then 440 Hz.
   EXPECT_TRUE(wav->silent(1, 0, 9600));
