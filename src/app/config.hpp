@@ -123,6 +123,8 @@ struct Config {
 
   /// An event not delivered within this age is marked dead (visible through the API).
   int events_max_age_s = 86400;
+  /// How often the retention janitor looks for recordings past their domain's retention.
+  int retention_check_interval_s = 60;
 
   /// Never empty after loadConfig(): without configured domains, one domain "default"
   /// that matches every call.

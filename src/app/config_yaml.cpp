@@ -59,6 +59,17 @@ class YamlReader {
                                               return unknownKey(v, p);
                                             });
                         }
+                        if (key == "retention") {
+                          return forEachKey(value, path,
+                                            [&](const std::string& k, const YAML::Node& v,
+                                                const std::string& p) -> Result<void> {
+                                              if (k == "check_interval_s") {
+                                                return readInt(v, p,
+                                                               config.retention_check_interval_s);
+                                              }
+                                              return unknownKey(v, p);
+                                            });
+                        }
                         if (key == "media") {
                           return applyMedia(value, path, config);
                         }

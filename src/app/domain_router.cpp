@@ -26,6 +26,7 @@ std::shared_ptr<const siprec::DomainPolicy> policyFor(const DomainConfig& domain
   policy->codecs = domain.codecs;
   policy->callback_base = domain.callback_base;
   policy->decision_delay = std::chrono::milliseconds(domain.decision_delay_ms);
+  policy->srtp = domain.srtp;
   return policy;
 }
 

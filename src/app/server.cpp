@@ -9,13 +9,24 @@
 
 #include <signal.h>
 
+#include "app/api_routes.hpp"
+#include "app/callback_record_decider.hpp"
+#include "app/control_domains.hpp"
 #include "app/domain_router.hpp"
 #include "app/http_server.hpp"
+#include "app/live_session_commands.hpp"
 #include "base/asio_event_loop.hpp"
 #include "base/log.hpp"
 #include "base/metrics.hpp"
 #include "base/version.hpp"
 #include "base/worker_pool.hpp"
+#include "control/command_service.hpp"
+#include "control/event_dispatcher.hpp"
+#include "control/event_outbox.hpp"
+#include "control/recording_job_runner.hpp"
+#include "control/reply_token.hpp"
+#include "control/retention_janitor.hpp"
+#include "control/webhook_client.hpp"
 #include "db/repository.hpp"
 #include "media/media_engine.hpp"
 #include "sip/sip_stack.hpp"
@@ -65,14 +76,25 @@ void blockShutdownSignals() {
   ::signal(SIGPIPE, SIG_IGN);
 }
 
+// Members are declared in dependency order; the destructor tears them down explicitly in
+// the order the threads require (see ~Server).
 struct Server::Components {
   SystemClock clock;
   std::unique_ptr<db::Repository> repository;
+  std::shared_ptr<const control::DomainDirectory> domains;
+  std::unique_ptr<control::ReplyTokens> reply_tokens;
+  std::unique_ptr<control::WebhookClient> webhooks;
+  std::unique_ptr<control::EventDispatcher> dispatcher;
+  std::unique_ptr<control::EventOutbox> events;
   std::unique_ptr<media::MediaEngine> media;
   std::unique_ptr<WorkerPool> workers;
+  std::unique_ptr<control::RecordingJobRunner> jobs;
+  std::unique_ptr<control::RetentionJanitor> janitor;
   std::unique_ptr<IoThread> sip_thread;
   std::unique_ptr<AsioEventLoop> sip_loop;
-  std::unique_ptr<siprec::DefaultRecordDecider> decider;
+  std::unique_ptr<CallbackRecordDecider> decider;
+  std::unique_ptr<LiveSessionCommands> live_sessions;
+  std::unique_ptr<control::CommandService> commands;
   std::unique_ptr<siprec::SessionContext> session_context;
   std::unique_ptr<DomainRouter> router;
   std::unique_ptr<siprec::SessionManager> sessions;
@@ -92,16 +114,30 @@ Server::~Server() {
   c.ready = false;
   c.metric_callbacks.clear();
   if (c.http) {
-    c.http->stop();
+    c.http->stop();  // no new commands
+  }
+  if (c.janitor) {
+    c.janitor->stop();
   }
   if (c.sip_loop && c.sip) {
     runOn<void>(*c.sip_loop, [&] {
       c.sip->stop();
+      if (c.live_sessions) {
+        c.live_sessions->detach();
+      }
       c.sessions.reset();
     });
   }
-  c.media.reset();    // closes every stream and joins the media thread
-  c.workers.reset();  // finishes queued rendering jobs
+  c.media.reset();  // closes every stream and joins the media threads
+  if (c.jobs) {
+    c.jobs->stop();
+  }
+  c.workers.reset();  // finishes queued rendering and storing jobs
+  // The decider's late answers post to the SIP loop: the client goes before the loop.
+  if (c.dispatcher) {
+    c.dispatcher->stop();
+  }
+  c.webhooks.reset();
   if (c.sip_thread) {
     c.sip_thread->stop();
   }
@@ -123,6 +159,9 @@ Result<void> Server::start() {
     return fail("state store: " + repository.error().message);
   }
   c.repository = std::move(*repository);
+  if (auto started = startControlPlane(); !started) {
+    return started;
+  }
 
   auto ports = media::parsePortRange(config_.rtp_ports);
   if (!ports) {
@@ -130,16 +169,30 @@ Result<void> Server::start() {
   }
   media::MediaSettings media_settings;
   media_settings.ports = *ports;
+  media_settings.threads = static_cast<unsigned>(config_.media_threads);
+  media_settings.flush_interval = std::chrono::milliseconds(config_.spool_flush_ms);
   c.media = std::make_unique<media::MediaEngine>(media_settings, c.clock);
   if (auto started = c.media->start(); !started) {
     return fail("media engine: " + started.error().message);
   }
   c.workers = std::make_unique<WorkerPool>(kWorkerThreads);
-  siprec::recoverInterruptedSessions(*c.repository, *c.workers, config_.data_dir, c.clock);
+  control::RecordingJobRunner::Settings job_settings;
+  job_settings.data_dir = config_.data_dir;
+  c.jobs = std::make_unique<control::RecordingJobRunner>(*c.repository, *c.events, *c.workers,
+                                                         c.clock, *c.domains, job_settings);
+  c.jobs->recoverInterruptedJobs();
+  siprec::recoverInterruptedSessions(*c.repository, *c.events, *c.workers, config_.data_dir,
+                                     c.clock);
+  control::RetentionSettings retention;
+  retention.data_dir = config_.data_dir;
+  retention.interval = std::chrono::seconds(config_.retention_check_interval_s);
+  c.janitor = std::make_unique<control::RetentionJanitor>(*c.repository, *c.jobs, c.clock,
+                                                          *c.domains, retention);
 
   c.sip_thread = std::make_unique<IoThread>("siprecd-sip");
   c.sip_loop = std::make_unique<AsioEventLoop>(c.sip_thread->context(), c.clock);
-  c.decider = std::make_unique<siprec::DefaultRecordDecider>(*c.sip_loop);
+  c.decider = std::make_unique<CallbackRecordDecider>(*c.sip_loop, *c.webhooks,
+                                                      control::lookupIn(c.domains));
   siprec::SessionSettings session_settings;
   session_settings.data_dir = config_.data_dir;
   session_settings.media_ip = config_.media_ip;
@@ -153,7 +206,10 @@ Result<void> Server::start() {
                    std::function<void(Result<sip::Message>)> on_final) {
         components->sip->sendRequest(std::move(request), target, std::move(on_final));
       },
-      session_settings});
+      session_settings, *c.events,
+      [components](const std::string& domain, const std::string& recording_id) {
+        components->jobs->onRecordingReady(domain, recording_id);
+      }});
   c.router = std::make_unique<DomainRouter>(config_);
   c.sessions = std::make_unique<siprec::SessionManager>(
       *c.session_context, [components](const sip::Message& request, const sip::PeerAddress& peer) {
@@ -183,6 +239,9 @@ Result<void> Server::start() {
   if (!sip_started) {
     return fail("SIP: " + sip_started.error().message);
   }
+  c.live_sessions = std::make_unique<LiveSessionCommands>(*c.sip_loop, *c.sessions);
+  c.commands = std::make_unique<control::CommandService>(c.domains, *c.repository, *c.live_sessions,
+                                                         *c.jobs, *c.reply_tokens, c.clock);
 
   c.http = std::make_unique<HttpServer>(config_.http_listen);
   c.http->route("GET", "/healthz", [](const HttpRequest&) {
@@ -199,9 +258,12 @@ Result<void> Server::start() {
     return textResponse(200, "text/plain; version=0.0.4; charset=utf-8",
                         metrics().renderPrometheus());
   });
+  registerApiRoutes(*c.http, ApiServices{c.domains, *c.commands, *c.repository, c.clock, {}});
   if (auto started = c.http->start(); !started) {
     return fail("HTTP: " + started.error().message);
   }
+  c.dispatcher->start();
+  c.janitor->start();
   registerMetrics();
   c.ready = true;
   for (const auto& listener :
@@ -211,6 +273,28 @@ Result<void> Server::start() {
   }
   log::info(kComponent, "siprecd {} ready; HTTP on {}, data in {}", kVersion, config_.http_listen,
             config_.data_dir.string());
+  return {};
+}
+
+Result<void> Server::startControlPlane() {
+  auto& c = *components_;
+  auto domains = buildDomainDirectory(config_);
+  if (!domains) {
+    return tl::unexpected(domains.error());
+  }
+  c.domains = std::move(*domains);
+  auto secret = control::loadOrCreateServerSecret((config_.data_dir / "server.secret").string());
+  if (!secret) {
+    return fail("server secret: " + secret.error().message);
+  }
+  c.reply_tokens = std::make_unique<control::ReplyTokens>(std::move(*secret));
+  c.webhooks = std::make_unique<control::WebhookClient>();
+  control::EventDispatcherSettings dispatch;
+  dispatch.max_age = std::chrono::seconds(config_.events_max_age_s);
+  c.dispatcher = std::make_unique<control::EventDispatcher>(
+      *c.repository, *c.webhooks, control::lookupIn(c.domains), c.clock, dispatch);
+  c.events = std::make_unique<control::EventOutbox>(
+      *c.repository, *c.reply_tokens, control::lookupIn(c.domains), c.clock, c.dispatcher->waker());
   return {};
 }
 

@@ -10,8 +10,9 @@ namespace siprecd::app {
 
 /// The composition root: builds every component from the configuration, starts them in
 /// dependency order, serves until a signal, drains, and stops them in reverse order.
-/// Threads: the caller's (signals), the SIP loop, the media thread, the worker pool, the
-/// HTTP server and the database writer (DESIGN.md §4).
+/// Threads: the caller's (signals), the SIP loop, the media threads, the worker pool, the
+/// HTTP server, the database writer, the event dispatcher and webhook client, and the
+/// retention janitor (DESIGN.md §4).
 class Server {
  public:
   explicit Server(Config config);
@@ -28,6 +29,8 @@ class Server {
 
  private:
   struct Components;
+  /// Domains, server secret, webhook client, event outbox and dispatcher (not started).
+  Result<void> startControlPlane();
   void registerMetrics();
   Config config_;
   std::unique_ptr<Components> components_;

@@ -18,9 +18,9 @@ Sha256Digest hmacSha256(std::string_view key, std::string_view data) {
   static const unsigned char kEmpty = 0;
   const auto* key_bytes =
       key.empty() ? &kEmpty : reinterpret_cast<const unsigned char*>(key.data());
-  const unsigned char* result =
-      HMAC(EVP_sha256(), key_bytes, static_cast<int>(key.size()),
-           reinterpret_cast<const unsigned char*>(data.data()), data.size(), digest.data(), &length);
+  const unsigned char* result = HMAC(EVP_sha256(), key_bytes, static_cast<int>(key.size()),
+                                     reinterpret_cast<const unsigned char*>(data.data()),
+                                     data.size(), digest.data(), &length);
   if (result == nullptr || length != digest.size()) {
     std::abort();  // OpenSSL without SHA-256: a broken installation, not an input error
   }

@@ -8,6 +8,7 @@
 #include <fmt/format.h>
 
 #include "base/strings.hpp"
+#include "storage/key_template.hpp"
 
 namespace siprecd::control {
 namespace {
@@ -149,8 +150,8 @@ Result<recording::Mask> parseMask(const nlohmann::json& value, const std::string
   if (type != value.end()) {
     const std::string name = path + ".type";
     if (!type->is_string()) {
-      return fieldError(name, fmt::format("must be \"beep\" or \"silence\", not {}",
-                                          typeName(*type)));
+      return fieldError(name,
+                        fmt::format("must be \"beep\" or \"silence\", not {}", typeName(*type)));
     }
     const auto& text = type->get_ref<const std::string&>();
     if (iequals(text, "beep")) {
@@ -201,8 +202,8 @@ Result<void> parseModificationParams(const nlohmann::json& params,
   if (const auto it = params.find("mask"); it != params.end() && !it->is_null()) {
     if (it->is_array()) {
       for (std::size_t i = 0; i < it->size(); ++i) {
-        auto mask = parseMask((*it)[i], fmt::format("modificationParams.mask[{}]", i), timeline,
-                              absolute);
+        auto mask =
+            parseMask((*it)[i], fmt::format("modificationParams.mask[{}]", i), timeline, absolute);
         if (!mask) {
           return tl::unexpected(mask.error());
         }
@@ -319,7 +320,21 @@ Result<StoreRequest> parseStoreRequest(const nlohmann::json& body, const DomainS
   if (*key && *path) {
     return fieldError("path", "key and path are alternatives; give one");
   }
-  request.key_template = *key ? std::move(*key) : std::move(*path);
+  if (*key || *path) {
+    // Checked here with sample values so that the message names the field; the job expands
+    // it again with the recording's own.
+    const std::string_view field = *key ? "key" : "path";
+    const std::string& text = *key ? **key : **path;
+    auto expanded = storage::expandKeyTemplate(text, {{"domain", domain.name},
+                                                      {"recordingId", "recording"},
+                                                      {"date", "2024-01-01"},
+                                                      {"callId", "call"},
+                                                      {"ext", "wav"}});
+    if (!expanded) {
+      return fieldError(field, expanded.error().message);
+    }
+    request.key_template = text;
+  }
 
   auto url = optionalString(body, "url", 16384);
   if (!url) {

@@ -67,7 +67,6 @@ struct RecordingTimeline {
 ///   Unknown keys inside modificationParams, trim and masks are rejected: a misspelt mask
 ///   must never be silently ignored.
 Result<StoreRequest> parseStoreRequest(const nlohmann::json& body, const DomainSettings& domain,
-                                       std::string recording_id,
-                                       const RecordingTimeline& timeline);
+                                       std::string recording_id, const RecordingTimeline& timeline);
 
 }  // namespace siprecd::control

@@ -20,8 +20,8 @@ Counter& emittedCounter() {
 }  // namespace
 
 DomainLookup lookupIn(std::shared_ptr<const DomainDirectory> domains) {
-  return [domains = std::move(domains)](
-             std::string_view name) -> std::shared_ptr<const DomainSettings> {
+  return [domains =
+              std::move(domains)](std::string_view name) -> std::shared_ptr<const DomainSettings> {
     if (!domains) {
       return nullptr;
     }
@@ -40,7 +40,8 @@ EventOutbox::EventOutbox(db::Repository& repository, const ReplyTokens& tokens,
       on_persisted_(std::move(on_persisted)) {}
 
 std::chrono::seconds EventOutbox::replyLifetime(const DomainSettings* domain) {
-  const std::chrono::hours retention = domain != nullptr ? domain->retention : std::chrono::hours(48);
+  const std::chrono::hours retention =
+      domain != nullptr ? domain->retention : std::chrono::hours(48);
   return retention + std::chrono::hours(24);
 }
 

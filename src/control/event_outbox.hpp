@@ -18,8 +18,7 @@ namespace siprecd::control {
 
 /// The settings of a domain by name, or null when unknown. Must be thread-safe (called
 /// on the SIP, worker and dispatcher threads).
-using DomainLookup =
-    std::function<std::shared_ptr<const DomainSettings>(std::string_view domain)>;
+using DomainLookup = std::function<std::shared_ptr<const DomainSettings>(std::string_view domain)>;
 
 /// A DomainLookup over a fixed directory (the directory is shared, never copied).
 DomainLookup lookupIn(std::shared_ptr<const DomainDirectory> domains);

@@ -163,8 +163,7 @@ std::string signHs256(const nlohmann::json& claims, std::string_view secret) {
   return token;
 }
 
-Result<nlohmann::json> verifyHs256(std::string_view token, std::string_view secret,
-                                   int64_t now_s) {
+Result<nlohmann::json> verifyHs256(std::string_view token, std::string_view secret, int64_t now_s) {
   auto decoded = decodeJwt(token);
   if (!decoded) {
     return tl::unexpected(decoded.error());
@@ -173,8 +172,9 @@ Result<nlohmann::json> verifyHs256(std::string_view token, std::string_view secr
     return fail("JWT header: alg must be HS256", 401);
   }
   const Sha256Digest mac = hmacSha256(secret, decoded->signing_input);
-  if (!constantTimeEquals(decoded->signature,
-                          std::string_view(reinterpret_cast<const char*>(mac.data()), mac.size()))) {
+  if (!constantTimeEquals(
+          decoded->signature,
+          std::string_view(reinterpret_cast<const char*>(mac.data()), mac.size()))) {
     return fail("JWT signature: does not verify", 401);
   }
   if (auto times = checkTimeClaims(decoded->claims, now_s); !times) {

@@ -23,8 +23,8 @@ Result<std::string> base64UrlDecode(std::string_view text);
 /// A token split into its parts, NOT verified: for callers that verify other algorithms
 /// (RS256) themselves.
 struct DecodedJwt {
-  nlohmann::json header;    ///< a JSON object
-  nlohmann::json claims;    ///< a JSON object
+  nlohmann::json header;      ///< a JSON object
+  nlohmann::json claims;      ///< a JSON object
   std::string signing_input;  ///< "<header b64>.<payload b64>" as received
   std::string signature;      ///< the decoded signature bytes
 };

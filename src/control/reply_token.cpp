@@ -1,9 +1,5 @@
 #include "control/reply_token.hpp"
 
-#include <fcntl.h>
-#include <sys/stat.h>
-#include <unistd.h>
-
 #include <array>
 #include <cerrno>
 #include <cstring>
@@ -12,8 +8,11 @@
 #include <sstream>
 #include <system_error>
 
+#include <fcntl.h>
 #include <nlohmann/json.hpp>
 #include <openssl/rand.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "base/log.hpp"
 #include "base/random.hpp"
@@ -81,9 +80,9 @@ Result<void> createSecretFile(const std::string& file, const std::string& secret
     return fail("server secret " + file + ": cannot create " + temporary + ": " + errnoText());
   }
   const std::string content = secret + "\n";
-  bool ok = ::write(fd.get(), content.data(), content.size()) ==
-                static_cast<ssize_t>(content.size()) &&
-            ::fsync(fd.get()) == 0;
+  bool ok =
+      ::write(fd.get(), content.data(), content.size()) == static_cast<ssize_t>(content.size()) &&
+      ::fsync(fd.get()) == 0;
   ok = fd.close() && ok;
   if (!ok) {
     const std::string reason = errnoText();

@@ -92,10 +92,10 @@ struct WebhookClient::Impl {
   };
 
   mutable std::mutex mutex;
-  std::deque<Queued> queued;         // guarded by mutex
-  std::set<RequestId> cancelled;     // guarded by mutex; cancels since the loop's last pass
-  bool stopping = false;             // guarded by mutex
-  RequestId next_id = 1;             // guarded by mutex
+  std::deque<Queued> queued;      // guarded by mutex
+  std::set<RequestId> cancelled;  // guarded by mutex; cancels since the loop's last pass
+  bool stopping = false;          // guarded by mutex
+  RequestId next_id = 1;          // guarded by mutex
   std::atomic<std::size_t> in_flight{0};
 
   MultiHandle multi;

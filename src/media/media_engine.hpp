@@ -51,52 +51,84 @@ struct StreamHandle {
   std::shared_ptr<const std::atomic<int64_t>> last_packet_epoch_us;
 };
 
+/// How the engine runs, known after start().
+struct EngineInfo {
+  unsigned threads = 0;  ///< media threads
+  /// The backend the threads run: the configured one, or recvmmsg when io_uring could not
+  /// start (a warning says why).
+  ReceiveBackend receive_backend = ReceiveBackend::Recvmmsg;
+  /// SO_RCVBUF the kernel grants each socket for the configured size (what getsockopt
+  /// reports: Linux doubles the request to cover its bookkeeping), bytes.
+  std::size_t socket_receive_buffer_bytes = 0;
+  /// Soft RLIMIT_NOFILE after start (raised to the hard limit unless disabled).
+  uint64_t open_file_limit = 0;
+};
+
 /// The RTP receive engine (DESIGN.md §3 "Media"): allocates ports, receives RTP/RTCP on its
-/// media thread and appends accepted RTP packets to one spool file per stream. Public
-/// methods are thread-safe unless noted. One media thread for now; the class hides that.
+/// media threads (MediaSettings::threads; each owns the sockets of its streams, a stream
+/// never changes thread) and appends accepted RTP packets to one spool file per stream.
+/// Public methods are thread-safe unless noted.
 class MediaEngine {
  public:
   /// `clock` must outlive the engine; it stamps arrivals (systemNow) and times port
   /// cool-downs and spool flushes (steadyNow).
   MediaEngine(MediaSettings settings, const Clock& clock);
-  /// Stops the media thread: open streams are flushed, synced and closed (their on_closed
+  /// Stops the media threads: open streams are flushed, synced and closed (their on_closed
   /// is not called; closes already requested complete and call theirs), sockets closed.
   ~MediaEngine();
   MediaEngine(const MediaEngine&) = delete;
   MediaEngine& operator=(const MediaEngine&) = delete;
 
-  /// Starts the media thread (epoll loop). Call once, before closeStream() is relied on.
-  /// Fails when epoll/eventfd cannot be created or the engine was already started.
+  /// Raises the open-file limit (MediaSettings::raise_file_limit; logged), checks the socket
+  /// buffer the kernel grants (logged; a warning when below the request) and starts the
+  /// media threads. Call once, before closeStream() is relied on. Fails when a thread
+  /// cannot be created or started, or the engine was already started.
   [[nodiscard]] Result<void> start();
 
   /// Allocates an even RTP port from the range (RTCP = port + 1, also bound unless
   /// rtcp_mux), binds it, prepares the spool (its file and directory are created by the
   /// media thread on the first write with records; creation errors are then counted as
-  /// spool_write_errors) and hands the stream to the media thread. Fails, naming the
-  /// cause, when the spec is invalid (e.g. a label over 65535 bytes), the range has no port
-  /// free of cool-down, or binding fails for another reason than a busy port. Called from
-  /// the SIP thread; no file-system call.
+  /// spool_write_errors) and hands the stream to the media thread with the fewest streams.
+  /// Fails, naming the cause, when the spec is invalid (e.g. a label over 65535 bytes, an
+  /// SRTP suite or key libsrtp refuses), the range has no port free of cool-down, or binding fails
+  /// for another reason than a busy port (e.g. EMFILE: out of descriptors). Called from the SIP
+  /// thread; no file-system call.
   [[nodiscard]] Result<StreamHandle> openStream(const StreamSpec& spec);
 
   /// Stops receiving on stream `id`, flushes the spool, closes the sockets (the port is
   /// reusable after the cool-down), fdatasyncs and closes the spool off the media thread,
-  /// then calls `on_closed(stats)` on the media thread. An unknown id gets zeroed stats.
-  /// `on_closed` must not block; it may call the engine.
+  /// then calls `on_closed(stats)` on the stream's media thread. An unknown id gets zeroed
+  /// stats. `on_closed` must not block; it may call the engine.
   void closeStream(uint64_t id, std::function<void(StreamStats)> on_closed);
 
-  /// Totals for metrics (streams active, packets, bytes, malformed, ...).
+  /// Totals over every media thread, for metrics (streams active, packets, bytes, ...).
   EngineStats stats() const;
+  /// Streams active on each media thread (index = thread), for metrics and tests.
+  std::vector<uint64_t> streamsPerThread() const;
+  /// How the engine runs; meaningful after a successful start().
+  EngineInfo info() const;
+
+  /// File descriptors one open stream holds at most: its RTP socket, its RTCP socket
+  /// unless `rtcp_mux`, and its spool file (open from the first spooled packet until the
+  /// stream is closed and its spool synced). A two-stream call: 6, or 4 with rtcp-mux.
+  static constexpr unsigned descriptorsPerStream(bool rtcp_mux) { return rtcp_mux ? 2 : 3; }
+  /// Descriptors each media thread holds whatever its load (eventfd, epoll or io_uring).
+  static constexpr unsigned kDescriptorsPerThread = 2;
 
  private:
   void releasePort(uint16_t port);
+  std::size_t leastLoadedWorker() const;
 
   const MediaSettings settings_;
   const Clock& clock_;
   mutable std::mutex pool_mutex_;
   PortPool pool_;  // guarded by pool_mutex_
-  std::atomic<uint64_t> next_stream_id_{1};
-  std::unique_ptr<MediaWorker> worker_;
-  /// Why there is no worker: it could not be created, or the engine is being destroyed.
+  std::vector<std::unique_ptr<MediaWorker>> workers_;
+  /// Per thread: streams opened on it so far; a stream's id is count * threads + thread.
+  std::unique_ptr<std::atomic<uint64_t>[]> opened_per_worker_;
+  std::atomic<bool> started_{false};
+  EngineInfo info_;  // written by start() before started_ is set
+  /// Why there are no workers: they could not be created, or the engine is being destroyed.
   std::string worker_error_ = "media engine is stopped";
 };
 

@@ -1,9 +1,9 @@
 #include "media/media_settings.hpp"
 
-#include <sched.h>
-
 #include <string>
 #include <thread>
+
+#include <sched.h>
 
 #include "base/strings.hpp"
 

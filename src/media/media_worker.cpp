@@ -1,14 +1,13 @@
 #include "media/media_worker.hpp"
 
 #include <algorithm>
-#include <array>
 #include <cerrno>
 #include <cstring>
+#include <future>
 #include <string>
 
-#include <sys/epoll.h>
+#include <pthread.h>
 #include <sys/eventfd.h>
-#include <sys/socket.h>
 #include <unistd.h>
 
 #include "base/log.hpp"
@@ -17,70 +16,37 @@ namespace siprecd::media {
 
 namespace {
 
-constexpr uint64_t kWakeupKey = ~uint64_t{0};
-constexpr int kMaxEvents = 64;
-/// Datagrams per recvmmsg call, and calls per readable socket per wakeup (fairness).
-constexpr std::size_t kBatchDatagrams = 32;
-constexpr int kMaxBatchesPerWakeup = 8;
-/// Larger datagrams are counted as malformed (MSG_TRUNC): audio RTP fits with room.
-constexpr std::size_t kDatagramBytes = 4096;
-
 uint64_t socketKey(uint64_t stream_id, bool rtcp) {
   return (stream_id << 1) | (rtcp ? 1U : 0U);
 }
 
+void nameThisThread(unsigned index) {
+  // Linux thread names hold 15 characters; the benchmark finds media threads by this prefix.
+  std::string name = "siprecd-media" + std::to_string(index);
+  name.resize(std::min<std::size_t>(name.size(), 15));
+  ::pthread_setname_np(::pthread_self(), name.c_str());
+}
+
 }  // namespace
 
-/// recvmmsg's arrays, allocated once per media thread and reused for every batch.
-struct MediaWorker::ReceiveBuffers {
-  std::vector<std::byte> data = std::vector<std::byte>(kBatchDatagrams * kDatagramBytes);
-  std::array<mmsghdr, kBatchDatagrams> messages{};
-  std::array<iovec, kBatchDatagrams> iov{};
-  std::array<sockaddr_storage, kBatchDatagrams> sources{};
-
-  /// Resets the fields recvmmsg overwrites.
-  void prepare() {
-    for (std::size_t i = 0; i < kBatchDatagrams; ++i) {
-      iov[i] = iovec{data.data() + i * kDatagramBytes, kDatagramBytes};
-      messages[i] = mmsghdr{};
-      messages[i].msg_hdr.msg_name = &sources[i];
-      messages[i].msg_hdr.msg_namelen = sizeof(sockaddr_storage);
-      messages[i].msg_hdr.msg_iov = &iov[i];
-      messages[i].msg_hdr.msg_iovlen = 1;
-    }
-  }
-};
-
-Result<std::unique_ptr<MediaWorker>> MediaWorker::create(const Clock& clock,
-                                                         std::chrono::milliseconds flush_interval,
+Result<std::unique_ptr<MediaWorker>> MediaWorker::create(const Clock& clock, Settings settings,
                                                          PortReleaser release_port) {
-  UniqueFd epoll(::epoll_create1(EPOLL_CLOEXEC));
-  if (!epoll.valid()) {
-    return fail(std::string("media epoll_create1: ") + std::strerror(errno));
-  }
   UniqueFd wakeup(::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC));
   if (!wakeup.valid()) {
     return fail(std::string("media eventfd: ") + std::strerror(errno));
   }
-  epoll_event event{};
-  event.events = EPOLLIN;
-  event.data.u64 = kWakeupKey;
-  if (::epoll_ctl(epoll.get(), EPOLL_CTL_ADD, wakeup.get(), &event) != 0) {
-    return fail(std::string("media epoll_ctl(eventfd): ") + std::strerror(errno));
-  }
   // The constructor is private, so make_unique cannot reach it.
-  return std::unique_ptr<MediaWorker>(new MediaWorker(
-      clock, flush_interval, std::move(release_port), std::move(epoll), std::move(wakeup)));
+  return std::unique_ptr<MediaWorker>(
+      new MediaWorker(clock, settings, std::move(release_port), std::move(wakeup)));
 }
 
-MediaWorker::MediaWorker(const Clock& clock, std::chrono::milliseconds flush_interval,
-                         PortReleaser release_port, UniqueFd epoll, UniqueFd wakeup)
+MediaWorker::MediaWorker(const Clock& clock, Settings settings, PortReleaser release_port,
+                         UniqueFd wakeup)
     : clock_(clock),
-      flush_interval_(std::max(flush_interval, std::chrono::milliseconds(1))),
+      settings_{settings.index, std::max(settings.flush_interval, std::chrono::milliseconds(1)),
+                settings.backend},
       release_port_(std::move(release_port)),
-      epoll_(std::move(epoll)),
-      wakeup_(std::move(wakeup)),
-      buffers_(std::make_unique<ReceiveBuffers>()) {}
+      wakeup_(std::move(wakeup)) {}
 
 MediaWorker::~MediaWorker() {
   stopping_.store(true);
@@ -95,8 +61,43 @@ Result<void> MediaWorker::start() {
   if (thread_.joinable()) {
     return fail("media thread already started");
   }
+  std::promise<Result<void>> ready;
+  auto started = ready.get_future();
   closer_.start();
-  thread_ = std::thread([this] { run(); });
+  thread_ = std::thread([this, ready = std::move(ready)]() mutable {
+    nameThisThread(settings_.index);
+    auto created = createLoop();
+    const bool ok = created.has_value();
+    ready.set_value(std::move(created));
+    if (ok) {
+      run();
+    }
+  });
+  auto result = started.get();
+  if (!result) {
+    thread_.join();
+    closer_.stop();
+  }
+  return result;
+}
+
+Result<void> MediaWorker::createLoop() {
+  if (settings_.backend == ReceiveBackend::IoUring) {
+    auto uring = createUringReceiveLoop(wakeup_.get(), clock_);
+    if (uring) {
+      loop_ = std::move(*uring);
+      running_backend_.store(ReceiveBackend::IoUring);
+      return {};
+    }
+    log::warn("media", "media thread {}: io_uring receive unavailable ({}); using recvmmsg",
+              settings_.index, uring.error().message);
+  }
+  auto epoll = createRecvmmsgReceiveLoop(wakeup_.get(), clock_);
+  if (!epoll) {
+    return tl::unexpected(epoll.error());
+  }
+  loop_ = std::move(*epoll);
+  running_backend_.store(ReceiveBackend::Recvmmsg);
   return {};
 }
 
@@ -118,6 +119,8 @@ EngineStats MediaWorker::stats() const {
   stats.rtcp_packets = rtcp_packets_.load(std::memory_order_relaxed);
   stats.dropped_foreign_source = dropped_foreign_source_.load(std::memory_order_relaxed);
   stats.spool_write_errors = spool_write_errors_.load(std::memory_order_relaxed);
+  stats.srtp_auth_failures = srtp_auth_failures_.load(std::memory_order_relaxed);
+  stats.srtp_replays = srtp_replays_.load(std::memory_order_relaxed);
   return stats;
 }
 
@@ -131,38 +134,32 @@ void MediaWorker::post(Command command) {
 }
 
 void MediaWorker::run() {
-  std::array<epoll_event, kMaxEvents> events{};
-  auto next_flush = clock_.steadyNow() + flush_interval_;
-  while (!stopping_.load()) {
-    const auto until_flush =
-        std::chrono::duration_cast<std::chrono::milliseconds>(next_flush - clock_.steadyNow());
-    const auto timeout = std::clamp(until_flush, std::chrono::milliseconds(0), flush_interval_);
-    const int ready =
-        ::epoll_wait(epoll_.get(), events.data(), kMaxEvents, static_cast<int>(timeout.count()));
-    for (int i = 0; i < ready; ++i) {
-      const uint64_t key = events[static_cast<std::size_t>(i)].data.u64;
-      if (key == kWakeupKey) {
-        uint64_t count = 0;
-        [[maybe_unused]] const ssize_t drained = ::read(wakeup_.get(), &count, sizeof(count));
-      } else {
-        receive(key);
-      }
+  while (!stopping_.load(std::memory_order_relaxed)) {
+    loop_->poll(pollTimeout(clock_.steadyNow()), *this);
+    if (wakeup_pending_) {
+      wakeup_pending_ = false;
+      processCommands();
     }
-    processCommands();
-    const auto now = clock_.steadyNow();
-    if (now >= next_flush) {
-      flushAll();
-      next_flush = now + flush_interval_;
-    }
+    flushDue(clock_.steadyNow());
     publish();
   }
   shutdown();
 }
 
+std::chrono::milliseconds MediaWorker::pollTimeout(
+    std::chrono::steady_clock::time_point now) const {
+  if (flush_queue_.empty()) {
+    return settings_.flush_interval;
+  }
+  const auto until = std::chrono::ceil<std::chrono::milliseconds>(flush_queue_.front().at - now);
+  // Bounded by the interval so that a test clock that jumps is noticed.
+  return std::clamp(until, std::chrono::milliseconds(0), settings_.flush_interval);
+}
+
 void MediaWorker::shutdown() {
   processCommands();
   for (auto& [id, stream] : streams_) {
-    unregister(*stream);
+    unwatch(*stream);
     stream->receiver.flush();
     noteWriteErrors(*stream);
     SpoolWriter writer = stream->receiver.takeWriter();
@@ -177,11 +174,14 @@ void MediaWorker::shutdown() {
     }
   }
   streams_active_.fetch_sub(streams_.size(), std::memory_order_relaxed);
+  cached_stream_ = nullptr;
   streams_.clear();
+  flush_queue_.clear();
   closer_.stop();
   while (processCommands()) {
   }
   publish();
+  loop_.reset();
 }
 
 bool MediaWorker::processCommands() {
@@ -200,16 +200,20 @@ bool MediaWorker::processCommands() {
 
 void MediaWorker::handle(AddCommand& command) {
   WorkerStream& stream = *command.stream;
-  epoll_event event{};
-  event.events = EPOLLIN;
-  event.data.u64 = socketKey(stream.id, false);
-  // Fails only when the kernel is out of memory or epoll watches; the stream then records
+  // Fails only when the kernel is out of memory or watches; the stream then records
   // nothing but still closes normally.
-  ::epoll_ctl(epoll_.get(), EPOLL_CTL_ADD, stream.rtp.fd(), &event);
+  bool watched = loop_->watch(stream.rtp.fd(), socketKey(stream.id, false));
   if (stream.rtcp) {
-    event.data.u64 = socketKey(stream.id, true);
-    ::epoll_ctl(epoll_.get(), EPOLL_CTL_ADD, stream.rtcp->fd(), &event);
+    watched = loop_->watch(stream.rtcp->fd(), socketKey(stream.id, true)) && watched;
   }
+  if (!watched) {
+    log::warn("media", "stream on port {} cannot be watched: {}", stream.port,
+              std::strerror(errno));
+  }
+  // The first periodic step only starts the writer's period; the queue brings the next.
+  const auto now = clock_.steadyNow();
+  [[maybe_unused]] auto none = stream.receiver.periodicFlush(now);
+  flush_queue_.push_back(FlushDue{now + settings_.flush_interval, stream.id});
   streams_[stream.id] = std::move(command.stream);
 }
 
@@ -223,7 +227,10 @@ void MediaWorker::handle(RemoveCommand& command) {
   }
   std::unique_ptr<WorkerStream> stream = std::move(found->second);
   streams_.erase(found);
-  unregister(*stream);
+  if (cached_stream_ == stream.get()) {
+    cached_stream_ = nullptr;
+  }
+  unwatch(*stream);
   stream->receiver.flush();
   noteWriteErrors(*stream);
   StreamStats stats = stream->receiver.stats();
@@ -255,77 +262,88 @@ void MediaWorker::handle(ClosedCommand& command) {
   }
 }
 
-void MediaWorker::unregister(const WorkerStream& stream) {
-  ::epoll_ctl(epoll_.get(), EPOLL_CTL_DEL, stream.rtp.fd(), nullptr);
+void MediaWorker::unwatch(const WorkerStream& stream) {
+  loop_->unwatch(stream.rtp.fd(), socketKey(stream.id, false));
   if (stream.rtcp) {
-    ::epoll_ctl(epoll_.get(), EPOLL_CTL_DEL, stream.rtcp->fd(), nullptr);
+    loop_->unwatch(stream.rtcp->fd(), socketKey(stream.id, true));
   }
 }
 
-void MediaWorker::receive(uint64_t key) {
-  const auto found = streams_.find(key >> 1);
-  if (found == streams_.end()) {
-    return;
+WorkerStream* MediaWorker::find(uint64_t stream_id) {
+  if (cached_stream_ != nullptr && cached_stream_->id == stream_id) {
+    return cached_stream_;
   }
-  WorkerStream& stream = *found->second;
-  const bool rtcp = (key & 1U) != 0;
-  const int fd = rtcp ? stream.rtcp->fd() : stream.rtp.fd();
-  ReceiveBuffers& buffers = *buffers_;
-  for (int batch = 0; batch < kMaxBatchesPerWakeup; ++batch) {
-    buffers.prepare();
-    const int received =
-        ::recvmmsg(fd, buffers.messages.data(), kBatchDatagrams, MSG_DONTWAIT, nullptr);
-    if (received <= 0) {
-      break;
-    }
-    const int64_t arrival_epoch_us = epochMicros();
-    bool accepted_any = false;
-    for (std::size_t i = 0; i < static_cast<std::size_t>(received); ++i) {
-      const mmsghdr& message = buffers.messages[i];
-      const std::span<const std::byte> datagram(
-          buffers.data.data() + i * kDatagramBytes,
-          std::min<std::size_t>(message.msg_len, kDatagramBytes));
-      StreamReceiver::Outcome outcome;
-      if ((message.msg_hdr.msg_flags & MSG_TRUNC) != 0) {
-        outcome = stream.receiver.onTruncatedDatagram();
-      } else if (rtcp) {
-        outcome = stream.receiver.onRtcpDatagram(datagram);
-      } else {
-        outcome = stream.receiver.onRtpDatagram(
-            datagram, UdpEndpoint::fromSockaddr(buffers.sources[i], message.msg_hdr.msg_namelen),
-            arrival_epoch_us);
-      }
-      switch (outcome) {
-        case StreamReceiver::Outcome::Accepted:
-          ++tally_.packets;
-          tally_.bytes += datagram.size();
-          accepted_any = true;
-          break;
-        case StreamReceiver::Outcome::ForeignSource:
-          ++tally_.dropped_foreign_source;
-          break;
-        case StreamReceiver::Outcome::Rtcp:
-          ++tally_.rtcp_packets;
-          break;
-        case StreamReceiver::Outcome::Malformed:
-          ++tally_.malformed;
-          break;
-      }
-    }
-    if (accepted_any && stream.last_packet_epoch_us) {
-      stream.last_packet_epoch_us->store(arrival_epoch_us, std::memory_order_relaxed);
-    }
-    if (static_cast<std::size_t>(received) < kBatchDatagrams) {
-      break;
-    }
-  }
-  noteWriteErrors(stream);
+  const auto found = streams_.find(stream_id);
+  cached_stream_ = found == streams_.end() ? nullptr : found->second.get();
+  return cached_stream_;
 }
 
-void MediaWorker::flushAll() {
-  for (auto& [id, stream] : streams_) {
-    stream->receiver.flush();
-    noteWriteErrors(*stream);
+int MediaWorker::socketFd(uint64_t key) {
+  WorkerStream* stream = find(key >> 1);
+  if (stream == nullptr) {
+    return -1;
+  }
+  if ((key & 1U) == 0) {
+    return stream->rtp.fd();
+  }
+  return stream->rtcp ? stream->rtcp->fd() : -1;
+}
+
+void MediaWorker::onDatagram(uint64_t key, const Datagram& datagram, int64_t arrival_epoch_us) {
+  WorkerStream* stream = find(key >> 1);
+  if (stream == nullptr) {
+    return;  // closed since the datagram was received
+  }
+  StreamReceiver::Outcome outcome;
+  if (datagram.truncated) {
+    outcome = stream->receiver.onTruncatedDatagram();
+  } else if ((key & 1U) != 0) {
+    outcome = stream->receiver.onRtcpDatagram(datagram.bytes, arrival_epoch_us);
+  } else {
+    outcome = stream->receiver.onRtpDatagram(
+        datagram.bytes, UdpEndpoint::fromSockaddr(*datagram.source, datagram.source_length),
+        arrival_epoch_us);
+  }
+  switch (outcome) {
+    case StreamReceiver::Outcome::Accepted:
+      ++tally_.packets;
+      tally_.bytes += datagram.bytes.size();
+      if (stream->stored_epoch_us != arrival_epoch_us && stream->last_packet_epoch_us) {
+        stream->stored_epoch_us = arrival_epoch_us;
+        stream->last_packet_epoch_us->store(arrival_epoch_us, std::memory_order_relaxed);
+      }
+      break;
+    case StreamReceiver::Outcome::ForeignSource:
+      ++tally_.dropped_foreign_source;
+      break;
+    case StreamReceiver::Outcome::Rtcp:
+      ++tally_.rtcp_packets;
+      break;
+    case StreamReceiver::Outcome::Malformed:
+      ++tally_.malformed;
+      break;
+    case StreamReceiver::Outcome::Unauthenticated:
+      ++tally_.srtp_auth_failures;
+      break;
+    case StreamReceiver::Outcome::Replayed:
+      ++tally_.srtp_replays;
+      break;
+  }
+}
+
+void MediaWorker::flushDue(std::chrono::steady_clock::time_point now) {
+  while (!flush_queue_.empty() && flush_queue_.front().at <= now) {
+    const uint64_t id = flush_queue_.front().stream_id;
+    flush_queue_.pop_front();
+    const auto found = streams_.find(id);
+    if (found == streams_.end()) {
+      continue;  // closed: its spool was flushed then
+    }
+    if (auto sync = found->second->receiver.periodicFlush(now)) {
+      closer_.submitSync(std::move(*sync));
+    }
+    noteWriteErrors(*found->second);
+    flush_queue_.push_back(FlushDue{now + settings_.flush_interval, id});
   }
 }
 
@@ -343,19 +361,27 @@ void MediaWorker::noteWriteErrors(WorkerStream& stream) {
 
 void MediaWorker::publish() {
   constexpr auto relaxed = std::memory_order_relaxed;
-  packets_.fetch_add(tally_.packets, relaxed);
-  bytes_.fetch_add(tally_.bytes, relaxed);
-  malformed_.fetch_add(tally_.malformed, relaxed);
-  rtcp_packets_.fetch_add(tally_.rtcp_packets, relaxed);
-  dropped_foreign_source_.fetch_add(tally_.dropped_foreign_source, relaxed);
-  spool_write_errors_.fetch_add(tally_.spool_write_errors, relaxed);
+  if (tally_.packets != 0 || tally_.bytes != 0) {
+    packets_.fetch_add(tally_.packets, relaxed);
+    bytes_.fetch_add(tally_.bytes, relaxed);
+  }
+  if (tally_.malformed != 0) {
+    malformed_.fetch_add(tally_.malformed, relaxed);
+  }
+  if (tally_.rtcp_packets != 0) {
+    rtcp_packets_.fetch_add(tally_.rtcp_packets, relaxed);
+  }
+  if (tally_.dropped_foreign_source != 0) {
+    dropped_foreign_source_.fetch_add(tally_.dropped_foreign_source, relaxed);
+  }
+  if (tally_.spool_write_errors != 0) {
+    spool_write_errors_.fetch_add(tally_.spool_write_errors, relaxed);
+  }
+  if (tally_.srtp_auth_failures != 0 || tally_.srtp_replays != 0) {
+    srtp_auth_failures_.fetch_add(tally_.srtp_auth_failures, relaxed);
+    srtp_replays_.fetch_add(tally_.srtp_replays, relaxed);
+  }
   tally_ = Tally{};
-}
-
-int64_t MediaWorker::epochMicros() const {
-  return std::chrono::duration_cast<std::chrono::microseconds>(
-             clock_.systemNow().time_since_epoch())
-      .count();
 }
 
 }  // namespace siprecd::media

@@ -3,6 +3,7 @@
 #include <atomic>
 #include <chrono>
 #include <cstdint>
+#include <deque>
 #include <functional>
 #include <memory>
 #include <mutex>
@@ -16,6 +17,8 @@
 #include "base/clock.hpp"
 #include "base/log.hpp"
 #include "base/result.hpp"
+#include "media/media_settings.hpp"
+#include "media/receive_loop.hpp"
 #include "media/spool_closer.hpp"
 #include "media/stream_receiver.hpp"
 #include "media/stream_stats.hpp"
@@ -33,28 +36,41 @@ struct WorkerStream {
   StreamReceiver receiver;
   /// Shared with the StreamHandle: epoch µs of the latest accepted RTP packet.
   std::shared_ptr<std::atomic<int64_t>> last_packet_epoch_us;
+  /// The value last stored there (media thread), to store each arrival stamp once.
+  int64_t stored_epoch_us = 0;
 };
 
-/// One media thread: an epoll loop over its streams' non-blocking UDP sockets, draining
-/// each readable socket with recvmmsg batches into buffers allocated once. Streams are
-/// added and removed through a command queue (a mutex-guarded vector the thread swaps,
-/// and an eventfd to wake it). Spool buffers are written every `flush_interval`.
-class MediaWorker {
+/// One media thread: a ReceiveLoop (epoll + recvmmsg, or io_uring) over the non-blocking UDP
+/// sockets of the streams it owns. Streams are added and removed through a command queue
+/// (a mutex-guarded vector the thread swaps when its eventfd wakes it); the per-datagram
+/// path takes no lock and allocates nothing. Every `flush_interval`, on the stream's own
+/// schedule, each stream's spool buffer is written out and its fdatasync handed to the
+/// closer thread (SpoolWriter::periodicFlush).
+class MediaWorker final : private DatagramSink {
  public:
   /// Called on the media thread when a stream's sockets are closed, to recycle its port.
   using PortReleaser = std::function<void(uint16_t port)>;
   using OnClosed = std::function<void(StreamStats)>;
 
-  /// Creates the epoll and eventfd descriptors (the thread starts in start()).
-  [[nodiscard]] static Result<std::unique_ptr<MediaWorker>> create(
-      const Clock& clock, std::chrono::milliseconds flush_interval, PortReleaser release_port);
+  struct Settings {
+    unsigned index = 0;  ///< names the thread "siprecd-media-<index>"
+    std::chrono::milliseconds flush_interval{1000};
+    ReceiveBackend backend = ReceiveBackend::Recvmmsg;
+  };
+
+  /// Creates the wake-up eventfd (the thread and its receive loop start in start()).
+  [[nodiscard]] static Result<std::unique_ptr<MediaWorker>> create(const Clock& clock,
+                                                                   Settings settings,
+                                                                   PortReleaser release_port);
   /// Stops the thread: pending commands run, open streams are flushed, synced and closed
   /// (without callback), pending close callbacks are called, then the thread is joined.
-  ~MediaWorker();
+  ~MediaWorker() override;
   MediaWorker(const MediaWorker&) = delete;
   MediaWorker& operator=(const MediaWorker&) = delete;
 
-  /// Starts the media thread. Fails when already started or the thread cannot start.
+  /// Starts the media thread and waits until its receive loop is set up. When the io_uring
+  /// backend cannot start, the thread logs why and runs recvmmsg instead. Fails when already
+  /// started or when no receive loop can be created (the thread is then not running).
   [[nodiscard]] Result<void> start();
   /// Hands `stream` to the media thread. Thread-safe.
   void addStream(std::unique_ptr<WorkerStream> stream);
@@ -64,6 +80,10 @@ class MediaWorker {
   void removeStream(uint64_t id, OnClosed on_closed);
   /// Thread-safe snapshot of the totals.
   EngineStats stats() const;
+  /// Streams added and not yet removed (the load balancing measure). Thread-safe.
+  uint64_t streamCount() const { return streams_active_.load(std::memory_order_relaxed); }
+  /// The receive backend the thread runs (after start()). Thread-safe.
+  ReceiveBackend backend() const { return running_backend_.load(); }
 
  private:
   struct AddCommand {
@@ -89,11 +109,26 @@ class MediaWorker {
     uint64_t rtcp_packets = 0;
     uint64_t dropped_foreign_source = 0;
     uint64_t spool_write_errors = 0;
+    uint64_t srtp_auth_failures = 0;
+    uint64_t srtp_replays = 0;
   };
 
-  MediaWorker(const Clock& clock, std::chrono::milliseconds flush_interval,
-              PortReleaser release_port, UniqueFd epoll, UniqueFd wakeup);
+  /// When a stream's spool buffer is next written.
+  struct FlushDue {
+    std::chrono::steady_clock::time_point at;
+    uint64_t stream_id;
+  };
 
+  MediaWorker(const Clock& clock, Settings settings, PortReleaser release_port, UniqueFd wakeup);
+
+  // DatagramSink (media thread).
+  void onDatagram(uint64_t key, const Datagram& datagram, int64_t arrival_epoch_us) override;
+  void onWakeup() override { wakeup_pending_ = true; }
+  int socketFd(uint64_t key) override;
+
+  /// Creates the receive loop on the media thread (io_uring needs that), falling back to
+  /// recvmmsg.
+  Result<void> createLoop();
   void post(Command command);
   void run();
   void shutdown();
@@ -101,33 +136,36 @@ class MediaWorker {
   void handle(AddCommand& command);
   void handle(RemoveCommand& command);
   void handle(ClosedCommand& command);
-  void receive(uint64_t key);
-  void flushAll();
+  WorkerStream* find(uint64_t stream_id);
+  void flushDue(std::chrono::steady_clock::time_point now);
+  std::chrono::milliseconds pollTimeout(std::chrono::steady_clock::time_point now) const;
   /// Adds the stream's new spool write errors to the totals and logs them (rate-limited).
   void noteWriteErrors(WorkerStream& stream);
   void publish();
-  void unregister(const WorkerStream& stream);
-  int64_t epochMicros() const;
+  void unwatch(const WorkerStream& stream);
 
   const Clock& clock_;
-  const std::chrono::milliseconds flush_interval_;
+  const Settings settings_;
   PortReleaser release_port_;
-  UniqueFd epoll_;
   UniqueFd wakeup_;
   std::thread thread_;
   std::atomic<bool> stopping_{false};
+  std::atomic<ReceiveBackend> running_backend_{ReceiveBackend::Recvmmsg};
   SpoolCloser closer_;
 
   std::mutex commands_mutex_;
   std::vector<Command> commands_;  // guarded by commands_mutex_
 
   // Media thread only.
+  std::unique_ptr<ReceiveLoop> loop_;
   std::unordered_map<uint64_t, std::unique_ptr<WorkerStream>> streams_;
+  /// The stream found last (datagrams of one socket come in runs); null when unknown.
+  WorkerStream* cached_stream_ = nullptr;
+  std::deque<FlushDue> flush_queue_;  ///< ordered by `at` (constant interval)
   std::vector<Command> running_commands_;
+  bool wakeup_pending_ = false;
   Tally tally_;
   log::RateLimiter write_error_log_{1};
-  struct ReceiveBuffers;
-  std::unique_ptr<ReceiveBuffers> buffers_;
 
   std::atomic<uint64_t> streams_active_{0};
   std::atomic<uint64_t> packets_{0};
@@ -136,6 +174,8 @@ class MediaWorker {
   std::atomic<uint64_t> rtcp_packets_{0};
   std::atomic<uint64_t> dropped_foreign_source_{0};
   std::atomic<uint64_t> spool_write_errors_{0};
+  std::atomic<uint64_t> srtp_auth_failures_{0};
+  std::atomic<uint64_t> srtp_replays_{0};
 };
 
 }  // namespace siprecd::media

@@ -7,14 +7,7 @@
 namespace siprecd::media {
 
 void ReceiveStatistics::onPacket(const RtpPacket& packet, int64_t arrival_epoch_us) {
-  if (last_arrival_us_) {
-    const int64_t gap_us = arrival_epoch_us - *last_arrival_us_;
-    longest_gap_us_ = std::max(longest_gap_us_, gap_us);
-    if (gap_us > kLongGapUs) {
-      ++gaps_over_200ms_;
-    }
-  }
-  last_arrival_us_ = arrival_epoch_us;
+  accountGap(arrival_epoch_us);
 
   // RFC 3550 §8.2: a new SSRC is a new source with its own sequence and timestamp spaces.
   if (ssrc_ && *ssrc_ != packet.ssrc()) {
@@ -23,12 +16,29 @@ void ReceiveStatistics::onPacket(const RtpPacket& packet, int64_t arrival_epoch_
   }
   ssrc_ = packet.ssrc();
 
-  const bool in_order = accountSequence(packet.sequenceNumber());
+  const bool in_order = accountSequence(packet.sequenceNumber(), arrival_epoch_us);
   if (format_.telephone_event_pt && packet.payloadType() == *format_.telephone_event_pt) {
     accountTelephoneEvent(packet);
   } else if (in_order) {
     accountJitter(packet, arrival_epoch_us);
   }
+}
+
+void ReceiveStatistics::accountGap(int64_t arrival_epoch_us) {
+  if (last_arrival_us_) {
+    const int64_t gap_us = arrival_epoch_us - *last_arrival_us_;
+    longest_gap_us_ = std::max(longest_gap_us_, gap_us);
+    if (gap_us > kLongGapUs) {
+      ++gaps_over_200ms_;
+      if (gaps_.size() < StreamStats::kMaxListedGaps) {
+        if (gaps_.empty()) {
+          gaps_.reserve(StreamStats::kMaxListedGaps);
+        }
+        gaps_.push_back(ArrivalGap{*last_arrival_us_ / 1000, gap_us / 1000});
+      }
+    }
+  }
+  last_arrival_us_ = arrival_epoch_us;
 }
 
 void ReceiveStatistics::endSequenceEpoch() {
@@ -46,9 +56,10 @@ void ReceiveStatistics::endSequenceEpoch() {
   event_ended_ = true;
 }
 
-void ReceiveStatistics::startSequenceEpoch(SeqNum seq, int64_t count) {
+void ReceiveStatistics::startSequenceEpoch(SeqNum seq, int64_t count, int64_t arrival_epoch_us) {
   seq_unwrapper_.reset();
   highest_ext_ = seq_unwrapper_.unwrap(seq);
+  highest_arrival_us_ = arrival_epoch_us;
   base_ext_ = highest_ext_ - (count - 1);
   received_ = static_cast<uint64_t>(count);
   recent_.reset();
@@ -63,9 +74,9 @@ void ReceiveStatistics::startSequenceEpoch(SeqNum seq, int64_t count) {
 // is in order (the skipped numbers are missing until they arrive late); up to MAX_MISORDER
 // behind is late or a duplicate; anything else is a jump, taken as a restart of the
 // sender's sequence when the next packet follows it.
-bool ReceiveStatistics::accountSequence(SeqNum seq) {
+bool ReceiveStatistics::accountSequence(SeqNum seq, int64_t arrival_epoch_us) {
   if (!in_epoch_) {
-    startSequenceEpoch(seq, 1);
+    startSequenceEpoch(seq, 1, arrival_epoch_us);
     return true;
   }
   const int64_t ext = seq_unwrapper_.unwrap(seq);
@@ -78,6 +89,7 @@ bool ReceiveStatistics::accountSequence(SeqNum seq) {
     }
     recent_.set(0);
     highest_ext_ = ext;
+    highest_arrival_us_ = arrival_epoch_us;
     ++received_;
     bad_seq_.reset();
     return true;
@@ -91,13 +103,16 @@ bool ReceiveStatistics::accountSequence(SeqNum seq) {
     recent_.set(behind);
     ++received_;
     ++reordered_;
+    if (arrival_epoch_us - highest_arrival_us_ > kLateUs) {
+      ++late_;
+    }
     base_ext_ = std::min(base_ext_, ext);
     return false;
   }
   if (bad_seq_ && seq == *bad_seq_) {
     endSequenceEpoch();
     ++sequence_restarts_;
-    startSequenceEpoch(seq, 2);
+    startSequenceEpoch(seq, 2, arrival_epoch_us);
     return true;
   }
   bad_seq_ = seq.advancedBy(1);
@@ -165,6 +180,7 @@ void ReceiveStatistics::report(StreamStats& stats) const {
   stats.lost = expected > received ? expected - received : 0;
   stats.duplicates = duplicates_;
   stats.reordered = reordered_;
+  stats.late = late_;
   stats.sequence_restarts = sequence_restarts_;
   stats.ssrc_changes = ssrc_changes_;
   const double ms_per_unit =
@@ -173,6 +189,7 @@ void ReceiveStatistics::report(StreamStats& stats) const {
   stats.max_jitter_ms = max_jitter_ * ms_per_unit;
   stats.gaps_over_200ms = gaps_over_200ms_;
   stats.longest_gap_ms = static_cast<uint64_t>(longest_gap_us_ / 1000);
+  stats.gaps = gaps_;
   stats.dtmf_events = dtmf_events_;
 }
 

@@ -3,6 +3,7 @@
 #include <bitset>
 #include <cstdint>
 #include <optional>
+#include <vector>
 
 #include "media/rtp_packet.hpp"
 #include "media/rtp_types.hpp"
@@ -24,7 +25,8 @@ struct ReceiveFormat {
 /// source latch), in arrival order:
 /// - sequence accounting after RFC 3550 A.1 and A.3: extended highest sequence number,
 ///   expected and lost packets, with duplicates (a 128-entry window of recent sequence
-///   numbers) and late packets (arrived after a higher one) counted apart; a jump of
+///   numbers) and reordered packets (arrived after a higher one; "late" when more than
+///   kLateUs after the highest one's arrival) counted apart; a jump of
 ///   MAX_DROPOUT ahead or more than MAX_MISORDER behind is a restart once the next packet
 ///   follows it (A.1 `bad_seq`), otherwise that stray packet is left out of the accounting.
 ///   Deviation from A.1: there is no probation for a new source, since the source is
@@ -33,8 +35,10 @@ struct ReceiveFormat {
 ///   packets that are not telephone events;
 /// - SSRC changes: each restarts the sequence, jitter-transit and DTMF state (the totals
 ///   carry on, summed over every SSRC and sequence restart);
-/// - arrival gaps between consecutive packets, and RFC 4733 telephone events.
-/// Lives on the stream's media thread; fixed size, no allocation.
+/// - arrival gaps between consecutive packets (the first StreamStats::kMaxListedGaps over
+///   kLongGapUs listed with their start), and RFC 4733 telephone events.
+/// Lives on the stream's media thread; no allocation per packet (the gap list allocates
+/// once, at the first long gap).
 class ReceiveStatistics {
  public:
   /// RFC 3550 A.1: the largest forward jump taken as loss rather than a restart.
@@ -43,8 +47,11 @@ class ReceiveStatistics {
   static constexpr int64_t kMaxMisorder = 100;
   /// Sequence numbers remembered for duplicate detection (>= kMaxMisorder + 1).
   static constexpr int kRecentWindow = 128;
-  /// An arrival gap longer than this is counted in gaps_over_200ms.
+  /// An arrival gap longer than this is counted in gaps_over_200ms (and listed).
   static constexpr int64_t kLongGapUs = 200'000;
+  /// A reordered packet arriving more than this after the highest sequence number's
+  /// packet is late (StreamStats::late): a 60 ms playout buffer would have dropped it.
+  static constexpr int64_t kLateUs = 60'000;
 
   explicit ReceiveStatistics(ReceiveFormat format = {}) : format_(format) {}
 
@@ -59,10 +66,12 @@ class ReceiveStatistics {
  private:
   /// Closes the current sequence epoch into the totals and forgets sequence state.
   void endSequenceEpoch();
-  /// Starts a sequence epoch whose first packets are `count` packets ending at `seq`.
-  void startSequenceEpoch(SeqNum seq, int64_t count);
+  /// Starts a sequence epoch whose first packets are `count` packets ending at `seq`, the
+  /// last of them arrived at `arrival_epoch_us`.
+  void startSequenceEpoch(SeqNum seq, int64_t count, int64_t arrival_epoch_us);
   /// Sequence accounting; returns whether the packet came in order (a new highest).
-  bool accountSequence(SeqNum seq);
+  bool accountSequence(SeqNum seq, int64_t arrival_epoch_us);
+  void accountGap(int64_t arrival_epoch_us);
   void accountJitter(const RtpPacket& packet, int64_t arrival_epoch_us);
   void accountTelephoneEvent(const RtpPacket& packet);
 
@@ -81,14 +90,17 @@ class ReceiveStatistics {
   uint64_t received_ = 0;              ///< distinct sequence numbers received in the epoch
   std::bitset<kRecentWindow> recent_;  ///< bit i: highest_ext_ - i was received
   std::optional<SeqNum> bad_seq_;      ///< A.1: the seq that would confirm a restart
+  int64_t highest_arrival_us_ = 0;     ///< arrival of the highest_ext_ packet
 
   // Counters.
   uint64_t duplicates_ = 0;
   uint64_t reordered_ = 0;
+  uint64_t late_ = 0;
   uint64_t sequence_restarts_ = 0;
   uint64_t ssrc_changes_ = 0;
   uint64_t gaps_over_200ms_ = 0;
   int64_t longest_gap_us_ = 0;
+  std::vector<ArrivalGap> gaps_;
   uint64_t dtmf_events_ = 0;
 
   // Jitter (RFC 3550 A.8), in RTP timestamp units. Arrival times are converted to those

@@ -237,18 +237,27 @@ SpoolParser::SpoolParser(std::span<const std::byte> bytes) : bytes_(bytes) {
 }
 
 std::optional<SpoolRecord> SpoolParser::next() {
-  if (done_ || offset_ == bytes_.size()) {
-    done_ = true;
+  while (!done_ && offset_ != bytes_.size()) {
+    auto decoded = decodeSpoolRecord(bytes_.subspan(offset_));
+    if (decoded.status != SpoolDecodeStatus::Ok) {
+      end_status_ = decoded.status;
+      done_ = true;
+      return std::nullopt;
+    }
+    offset_ += decoded.bytes;
+    if (isKnownSpoolRecordKind(decoded.value->kind)) {
+      return decoded.value;
+    }
+  }
+  done_ = true;
+  return std::nullopt;
+}
+
+std::optional<uint64_t> spoolSenderReportNtp(const SpoolRecord& record) {
+  if (record.payload.size() != kSpoolSenderReportPayloadBytes) {
     return std::nullopt;
   }
-  auto decoded = decodeSpoolRecord(bytes_.subspan(offset_));
-  if (decoded.status != SpoolDecodeStatus::Ok) {
-    end_status_ = decoded.status;
-    done_ = true;
-    return std::nullopt;
-  }
-  offset_ += decoded.bytes;
-  return decoded.value;
+  return loadBe64(record.payload, 0);
 }
 
 }  // namespace siprecd::media

@@ -83,6 +83,14 @@ enum class SpoolRecordKind : uint8_t {
   SenderReport = 2,  ///< RTCP SR: payload = 8-byte NTP timestamp; timestamp = its RTP time
 };
 
+/// Whether this build knows the kind (a newer writer may add kinds; readers skip the rest).
+constexpr bool isKnownSpoolRecordKind(SpoolRecordKind kind) {
+  return kind == SpoolRecordKind::Rtp || kind == SpoolRecordKind::SenderReport;
+}
+
+/// Payload bytes of a SenderReport record: the report's 64-bit NTP timestamp.
+inline constexpr std::size_t kSpoolSenderReportPayloadBytes = 8;
+
 /// One record. `payload` is a view: into the caller's packet when writing, into the
 /// decoded buffer when reading.
 struct SpoolRecord {
@@ -129,11 +137,16 @@ struct SpoolDecoded {
 
 /// Decodes the file header at the front of `bytes`.
 SpoolDecoded<SpoolHeader> decodeSpoolHeader(std::span<const std::byte> bytes);
-/// Decodes the record at the front of `bytes`; the record's payload views `bytes`.
+/// Decodes the record at the front of `bytes`; the record's payload views `bytes`. Records
+/// of unknown kinds decode too (their CRC checked), so that a reader can skip them.
 SpoolDecoded<SpoolRecord> decodeSpoolRecord(std::span<const std::byte> bytes);
 
+/// The NTP timestamp a SenderReport record carries; nullopt when the payload is not 8 bytes.
+std::optional<uint64_t> spoolSenderReportNtp(const SpoolRecord& record);
+
 /// Walks a whole spool held in memory: header, then records until the end or the first
-/// torn/corrupt record. Never reads outside `bytes`; no record it returns fails its CRC.
+/// torn/corrupt record, skipping records of kinds it does not know
+/// (isKnownSpoolRecordKind). Never reads outside `bytes`; no record it returns fails its CRC.
 class SpoolParser {
  public:
   explicit SpoolParser(std::span<const std::byte> bytes);
@@ -141,11 +154,12 @@ class SpoolParser {
   /// The header, or nullopt when the bytes end before it (Incomplete) or it is Corrupt.
   const std::optional<SpoolHeader>& header() const { return header_; }
   SpoolDecodeStatus headerStatus() const { return header_status_; }
-  /// The next valid record (its payload views the parsed bytes), or nullopt at the end.
+  /// The next valid record of a known kind (its payload views the parsed bytes), or
+  /// nullopt at the end.
   std::optional<SpoolRecord> next();
   /// After next() returned nullopt: Ok for a clean end, else why the walk stopped.
   SpoolDecodeStatus endStatus() const { return end_status_; }
-  /// Bytes of the header and the valid records returned so far.
+  /// Bytes of the header and the valid records walked so far (skipped ones included).
   std::size_t validBytes() const { return offset_; }
 
  private:

@@ -18,7 +18,7 @@ void SpoolCloser::start() {
 }
 
 void SpoolCloser::submit(SpoolWriter writer, Done done) {
-  Job job{std::move(writer), std::move(done)};
+  Job job{std::move(writer), std::move(done), std::nullopt};
   {
     std::lock_guard lock(mutex_);
     if (running_) {
@@ -28,6 +28,14 @@ void SpoolCloser::submit(SpoolWriter writer, Done done) {
     }
   }
   finishJob(job);
+}
+
+void SpoolCloser::submitSync(SpoolSync sync) {
+  std::lock_guard lock(mutex_);
+  if (running_) {
+    jobs_.push_back(Job{std::nullopt, nullptr, std::move(sync)});
+    wakeup_.notify_one();
+  }
 }
 
 void SpoolCloser::stop() {
@@ -59,9 +67,15 @@ void SpoolCloser::run() {
 }
 
 void SpoolCloser::finishJob(Job& job) {
-  auto outcome = job.writer.finish();
+  if (job.sync) {
+    job.sync->run();
+  }
+  if (!job.writer) {
+    return;
+  }
+  auto outcome = job.writer->finish();
   if (job.done) {
-    job.done(job.writer.stats(), std::move(outcome));
+    job.done(job.writer->stats(), std::move(outcome));
   }
 }
 

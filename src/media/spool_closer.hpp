@@ -4,6 +4,7 @@
 #include <deque>
 #include <functional>
 #include <mutex>
+#include <optional>
 #include <thread>
 
 #include "base/result.hpp"
@@ -11,8 +12,9 @@
 
 namespace siprecd::media {
 
-/// A thread that finishes spool writers (flush, fdatasync, close) so that the blocking
-/// sync never runs on a media thread (STYLE.md "Threads").
+/// A thread that finishes spool writers (flush, fdatasync, close) and runs their periodic
+/// syncs (SpoolSync) so that no blocking sync runs on a media thread (STYLE.md "Threads").
+/// Jobs run in submission order.
 class SpoolCloser {
  public:
   /// Called on the closer's thread once the writer is finished, with its final counters
@@ -30,13 +32,18 @@ class SpoolCloser {
   /// Queues `writer`; `done` runs on the closer's thread. Thread-safe. Without a running
   /// thread (never started, or stopped) the writer is finished on the caller's thread.
   void submit(SpoolWriter writer, Done done);
+  /// Queues a periodic sync (from SpoolWriter::periodicFlush). Thread-safe; never blocks on
+  /// I/O. Without a running thread the sync is dropped (the writer may hand out the next
+  /// one; finish() syncs anyway).
+  void submitSync(SpoolSync sync);
   /// Finishes every queued writer, then joins the thread. Idempotent.
   void stop();
 
  private:
   struct Job {
-    SpoolWriter writer;
+    std::optional<SpoolWriter> writer;
     Done done;
+    std::optional<SpoolSync> sync;
   };
 
   void run();

@@ -23,28 +23,89 @@ std::string errnoText(const char* what, const std::filesystem::path& path) {
 
 }  // namespace
 
+SpoolSync::SpoolSync(UniqueFd file, std::shared_ptr<State> state, bool sync_directory)
+    : file_(std::move(file)), state_(std::move(state)), sync_directory_(sync_directory) {}
+
+SpoolSync::~SpoolSync() {
+  if (state_) {
+    state_->in_flight.store(false);
+  }
+}
+
+void SpoolSync::run() {
+  if (!state_) {
+    return;
+  }
+  if (::fdatasync(file_.get()) != 0) {
+    state_->errors.fetch_add(1);
+  }
+  file_.reset();
+  if (sync_directory_) {
+    const std::filesystem::path& directory = state_->directory;
+    UniqueFd dir(
+        ::open(directory.empty() ? "." : directory.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+    if (dir.valid() && ::fsync(dir.get()) == 0) {
+      state_->directory_synced.store(true);
+    } else {
+      state_->errors.fetch_add(1);
+    }
+  }
+  state_->in_flight.store(false);
+  state_.reset();
+}
+
 Result<SpoolWriter> SpoolWriter::create(const std::filesystem::path& path,
-                                        const SpoolHeader& header, std::size_t buffer_bytes) {
+                                        const SpoolHeader& header,
+                                        const SpoolWriterSettings& settings) {
   auto encoded = encodeSpoolHeader(header);
   if (!encoded) {
     return tl::unexpected(
         Error{"spool " + path.string() + ": " + encoded.error().message, encoded.error().code});
   }
-  return SpoolWriter(path, std::move(*encoded), std::max<std::size_t>(buffer_bytes, 4096));
+  return SpoolWriter(path, std::move(*encoded), settings);
+}
+
+Result<SpoolWriter> SpoolWriter::create(const std::filesystem::path& path,
+                                        const SpoolHeader& header, std::size_t buffer_bytes) {
+  SpoolWriterSettings settings;
+  settings.buffer_bytes = buffer_bytes;
+  return create(path, header, settings);
+}
+
+Result<SpoolWriter> SpoolWriter::adopt(UniqueFd file, const std::filesystem::path& path,
+                                       const SpoolHeader& header,
+                                       const SpoolWriterSettings& settings) {
+  if (!file.valid()) {
+    return fail("spool " + path.string() + ": no open file to adopt");
+  }
+  auto writer = create(path, header, settings);
+  if (writer) {
+    writer->fd_ = std::move(file);
+    writer->adopted_ = true;
+  }
+  return writer;
 }
 
 SpoolWriter::SpoolWriter(std::filesystem::path path, std::vector<std::byte> header,
-                         std::size_t buffer_bytes)
+                         const SpoolWriterSettings& settings)
     : path_(std::move(path)),
       directory_(path_.parent_path()),
       header_(std::move(header)),
-      buffer_(buffer_bytes) {}
+      flush_interval_(std::max(settings.flush_interval, std::chrono::milliseconds(1))),
+      sync_state_(std::make_shared<SpoolSync::State>(directory_)),
+      buffer_(std::max<std::size_t>(settings.buffer_bytes, 4096)) {}
 
 SpoolWriter::SpoolWriter(SpoolWriter&& other) noexcept
     : path_(std::move(other.path_)),
       directory_(std::move(other.directory_)),
       header_(std::move(other.header_)),
+      flush_interval_(other.flush_interval_),
       fd_(std::move(other.fd_)),
+      header_written_(other.header_written_),
+      adopted_(other.adopted_),
+      next_periodic_flush_(other.next_periodic_flush_),
+      synced_bytes_(other.synced_bytes_),
+      sync_state_(std::move(other.sync_state_)),
       buffer_(std::move(other.buffer_)),
       buffered_bytes_(std::exchange(other.buffered_bytes_, 0)),
       buffered_records_(std::exchange(other.buffered_records_, 0)),
@@ -59,7 +120,13 @@ SpoolWriter& SpoolWriter::operator=(SpoolWriter&& other) noexcept {
     path_ = std::move(other.path_);
     directory_ = std::move(other.directory_);
     header_ = std::move(other.header_);
+    flush_interval_ = other.flush_interval_;
     fd_ = std::move(other.fd_);
+    header_written_ = other.header_written_;
+    adopted_ = other.adopted_;
+    next_periodic_flush_ = other.next_periodic_flush_;
+    synced_bytes_ = other.synced_bytes_;
+    sync_state_ = std::move(other.sync_state_);
     buffer_ = std::move(other.buffer_);
     buffered_bytes_ = std::exchange(other.buffered_bytes_, 0);
     buffered_records_ = std::exchange(other.buffered_records_, 0);
@@ -119,29 +186,88 @@ void SpoolWriter::flush() {
   buffered_records_ = 0;
 }
 
+std::optional<SpoolSync> SpoolWriter::periodicFlush(std::chrono::steady_clock::time_point now) {
+  if (finished_ || !sync_state_) {
+    return std::nullopt;
+  }
+  if (!next_periodic_flush_) {
+    next_periodic_flush_ = now + flush_interval_;
+    return std::nullopt;
+  }
+  if (now < *next_periodic_flush_) {
+    return std::nullopt;
+  }
+  next_periodic_flush_ = now + flush_interval_;
+  flush();
+  if (!fd_.valid() || !header_written_ || sync_state_->in_flight.load()) {
+    return std::nullopt;
+  }
+  const bool sync_directory = !adopted_ && !sync_state_->directory_synced.load();
+  if (stats_.bytes_written == synced_bytes_ && !sync_directory) {
+    return std::nullopt;
+  }
+  UniqueFd duplicate(::fcntl(fd_.get(), F_DUPFD_CLOEXEC, 0));
+  if (!duplicate.valid()) {
+    ++stats_.write_errors;
+    return std::nullopt;
+  }
+  synced_bytes_ = stats_.bytes_written;
+  sync_state_->in_flight.store(true);
+  return SpoolSync(std::move(duplicate), sync_state_, sync_directory);
+}
+
 Result<void> SpoolWriter::finish() {
   flush();
   finished_ = true;
-  bool sync_failed = false;
-  if (fd_.valid() && ::fdatasync(fd_.get()) != 0) {
-    ++stats_.write_errors;
-    sync_failed = true;
+  std::string sync_error;
+  if (fd_.valid()) {
+    if (::fdatasync(fd_.get()) != 0) {
+      ++stats_.write_errors;
+      sync_error = errnoText("cannot fdatasync spool", path_);
+    } else if (!adopted_ && header_written_ && sync_state_ &&
+               !sync_state_->directory_synced.load()) {
+      if (syncDirectory()) {
+        sync_state_->directory_synced.store(true);
+      } else {
+        ++stats_.write_errors;
+        sync_error = errnoText("cannot fsync spool directory of", path_);
+      }
+    }
   }
-  const std::string sync_error = sync_failed ? errnoText("cannot fdatasync spool", path_) : "";
   fd_.reset();
-  if (sync_failed) {
+  if (!sync_error.empty()) {
     return fail(sync_error);
   }
-  if (stats_.write_errors != 0) {
-    return fail("spool " + path_.string() + " lost " + std::to_string(stats_.records_dropped) +
-                " records to " + std::to_string(stats_.write_errors) + " write errors");
+  const SpoolWriterStats totals = stats();
+  if (totals.write_errors != 0) {
+    return fail("spool " + path_.string() + " lost " + std::to_string(totals.records_dropped) +
+                " records to " + std::to_string(totals.write_errors) + " write errors");
   }
   return {};
 }
 
+SpoolWriterStats SpoolWriter::stats() const {
+  SpoolWriterStats totals = stats_;
+  if (sync_state_) {
+    totals.write_errors += sync_state_->errors.load();
+  }
+  return totals;
+}
+
+bool SpoolWriter::syncDirectory() const {
+  UniqueFd dir(
+      ::open(directory_.empty() ? "." : directory_.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  return dir.valid() && ::fsync(dir.get()) == 0;
+}
+
 bool SpoolWriter::ensureFile() {
-  if (fd_.valid()) {
+  if (fd_.valid() && header_written_) {
     return true;
+  }
+  if (adopted_) {
+    const std::array<std::span<const std::byte>, 1> parts = {std::span<const std::byte>(header_)};
+    header_written_ = fd_.valid() && writeAt(parts);
+    return header_written_;
   }
   // Most streams of a session share the directory: try the file first, and create the
   // directory only when it is missing.
@@ -166,6 +292,7 @@ bool SpoolWriter::ensureFile() {
     ::unlink(path_.c_str());
     return false;
   }
+  header_written_ = true;
   return true;
 }
 

@@ -1,8 +1,12 @@
 #pragma once
 
+#include <atomic>
+#include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <filesystem>
+#include <memory>
+#include <optional>
 #include <vector>
 
 #include "base/result.hpp"
@@ -18,9 +22,52 @@ namespace siprecd::media {
 struct SpoolWriterStats {
   uint64_t records_written = 0;  ///< records that reached the file (write(2) succeeded)
   uint64_t records_dropped = 0;  ///< records lost to write errors
-  /// Failed file creations (mkdir, open or header write), write(2), ftruncate or fdatasync.
+  /// Failed file creations (mkdir, open or header write), write(2), ftruncate, fdatasync
+  /// (periodic ones included) or the directory's fsync.
   uint64_t write_errors = 0;
   uint64_t bytes_written = 0;  ///< file size of the valid content, header included; 0 until created
+};
+
+/// Settings of a spool writer (the engine fills them from MediaSettings).
+struct SpoolWriterSettings {
+  /// User-space buffer; a full buffer is written at once. At least 4096 is used.
+  std::size_t buffer_bytes = 32 * 1024;
+  /// How often periodicFlush() writes the buffer out and has the file fdatasync'd (and, the
+  /// first time after its creation, its directory fsync'd): about the most a crash of the
+  /// process or the machine may lose. At least 1 ms is used.
+  std::chrono::milliseconds flush_interval{1000};
+};
+
+/// A pending fdatasync of a spool file (and fsync of its directory after the file was
+/// created), made by SpoolWriter::periodicFlush() on the media thread and run, blocking,
+/// on another thread (SpoolCloser::submitSync). It owns a duplicate of the file descriptor,
+/// so the writer may close or finish the file meanwhile. Failures count as the writer's
+/// write errors. Move-only.
+class SpoolSync {
+ public:
+  /// Shared between a writer and its sync jobs (thread-safe).
+  struct State {
+    explicit State(std::filesystem::path dir) : directory(std::move(dir)) {}
+    const std::filesystem::path directory;      ///< "" when the spool path has no parent
+    std::atomic<bool> in_flight{false};         ///< a job exists that has not finished
+    std::atomic<bool> directory_synced{false};  ///< the directory entry is durable
+    std::atomic<uint64_t> errors{0};            ///< failed fdatasync/fsync calls
+  };
+
+  SpoolSync(UniqueFd file, std::shared_ptr<State> state, bool sync_directory);
+  SpoolSync(SpoolSync&&) noexcept = default;
+  SpoolSync& operator=(SpoolSync&&) noexcept = default;
+  SpoolSync(const SpoolSync&) = delete;
+  SpoolSync& operator=(const SpoolSync&) = delete;
+  ~SpoolSync();
+
+  /// fdatasync(2)s the file, then, if asked, fsync(2)s the directory. Blocking; once.
+  void run();
+
+ private:
+  UniqueFd file_;
+  std::shared_ptr<State> state_;
+  bool sync_directory_ = false;
 };
 
 /// Appends spool records (media/rtp_spool_format.hpp) to a file through a user-space buffer
@@ -45,7 +92,18 @@ class SpoolWriter {
   /// any other write error, leaving no file; the next write with records tries again.
   [[nodiscard]] static Result<SpoolWriter> create(const std::filesystem::path& path,
                                                   const SpoolHeader& header,
+                                                  const SpoolWriterSettings& settings);
+  /// create() with default settings but `buffer_bytes`.
+  [[nodiscard]] static Result<SpoolWriter> create(const std::filesystem::path& path,
+                                                  const SpoolHeader& header,
                                                   std::size_t buffer_bytes);
+  /// A writer appending to an already open, empty file `file` instead of creating `path`
+  /// (which only names it in messages): the header goes out with the first records. A
+  /// seam for tests (e.g. /dev/full, whose writes fail with ENOSPC) and tools. Fails as
+  /// create() does, or when `file` is not open.
+  [[nodiscard]] static Result<SpoolWriter> adopt(UniqueFd file, const std::filesystem::path& path,
+                                                 const SpoolHeader& header,
+                                                 const SpoolWriterSettings& settings);
 
   SpoolWriter(SpoolWriter&& other) noexcept;
   SpoolWriter& operator=(SpoolWriter&& other) noexcept;
@@ -61,23 +119,35 @@ class SpoolWriter {
   /// Writes the buffered records to the file, creating it first if needed (no fdatasync).
   /// Does nothing when no record is buffered. Failures are counted (see SpoolWriterStats).
   void flush();
-  /// Flushes, then, if the file was created, fdatasyncs and closes it. A writer that never
-  /// had a record to write creates nothing and succeeds. Fails (after closing) when any
+  /// The periodic durability step, called often (e.g. each media-loop turn) with the steady
+  /// time: once settings.flush_interval has passed since the previous step (the first call
+  /// only starts the period), flushes, and returns a SpoolSync to run off this thread when
+  /// the file holds data not yet synced (or its directory entry is not yet synced) and no
+  /// earlier sync of this writer is still pending. No blocking call; one dup(2) per sync.
+  [[nodiscard]] std::optional<SpoolSync> periodicFlush(std::chrono::steady_clock::time_point now);
+  /// Flushes, then, if the file was created, fdatasyncs it, fsyncs its directory (unless a
+  /// periodic sync already did) and closes it. A writer that never had a record to write
+  /// creates nothing and succeeds. Fails (after closing) when any
   /// creation, write or the sync failed during the writer's life. Blocking: call off the
   /// media thread. Once; afterwards finished() is true.
   [[nodiscard]] Result<void> finish();
 
-  const SpoolWriterStats& stats() const { return stats_; }
+  /// The counters (sync failures reported by SpoolSync jobs included).
+  SpoolWriterStats stats() const;
   const std::filesystem::path& path() const { return path_; }
   /// Whether finish() was called (or this writer was moved from).
   bool finished() const { return finished_; }
 
  private:
-  SpoolWriter(std::filesystem::path path, std::vector<std::byte> header, std::size_t buffer_bytes);
+  SpoolWriter(std::filesystem::path path, std::vector<std::byte> header,
+              const SpoolWriterSettings& settings);
 
-  /// Creates the directory and the file and writes the header, unless the file is open.
-  /// On failure counts a write error, leaves no file behind and returns false.
+  /// Creates the directory and the file (unless open) and writes the header (unless
+  /// written). On failure counts a write error, leaves no created file behind and returns
+  /// false.
   bool ensureFile();
+  /// fsyncs the spool's directory (blocking); false on failure.
+  bool syncDirectory() const;
   /// Writes `parts` at the end of the valid content of the open file; on failure cuts the
   /// file back and counts the error. Returns whether everything was written.
   bool writeAt(std::span<const std::span<const std::byte>> parts);
@@ -85,7 +155,13 @@ class SpoolWriter {
   std::filesystem::path path_;
   std::filesystem::path directory_;  ///< parent of path_ ("" when path_ has none)
   std::vector<std::byte> header_;    ///< encoded header, written when the file is created
+  std::chrono::milliseconds flush_interval_;
   UniqueFd fd_;
+  bool header_written_ = false;
+  bool adopted_ = false;  ///< the file came from adopt(): never created, unlinked or mkdir'd
+  std::optional<std::chrono::steady_clock::time_point> next_periodic_flush_;
+  uint64_t synced_bytes_ = 0;  ///< bytes_written when the last sync was handed out
+  std::shared_ptr<SpoolSync::State> sync_state_;
   std::vector<std::byte> buffer_;
   std::size_t buffered_bytes_ = 0;
   uint64_t buffered_records_ = 0;

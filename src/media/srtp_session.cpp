@@ -88,9 +88,9 @@ bool rtpHeaderFits(std::span<const std::byte> packet) {
     if (packet.size() < header + 4) {
       return false;
     }
-    const std::size_t words = (static_cast<std::size_t>(static_cast<uint8_t>(packet[header + 2]))
-                               << 8) |
-                              static_cast<uint8_t>(packet[header + 3]);
+    const std::size_t words =
+        (static_cast<std::size_t>(static_cast<uint8_t>(packet[header + 2])) << 8) |
+        static_cast<uint8_t>(packet[header + 3]);
     header += 4 + 4 * words;
   }
   return packet.size() >= header;
@@ -160,11 +160,32 @@ Result<SrtpSession> SrtpSession::create(SrtpSuite suite, std::span<const uint8_t
     return fail("SRTP " + std::string(toString(suite)) + " needs " + std::to_string(expected) +
                 " bytes of master key and salt, got " + std::to_string(master_key_salt.size()));
   }
+  auto context = createContext(suite, master_key_salt, direction, false);
+  if (!context) {
+    return tl::unexpected(context.error());
+  }
+  Context short_rtcp_tag;
+  if (suite == SrtpSuite::AesCm128HmacSha1_32 && direction == Direction::Inbound) {
+    auto alternative = createContext(suite, master_key_salt, direction, true);
+    if (!alternative) {
+      return tl::unexpected(alternative.error());
+    }
+    short_rtcp_tag = std::move(*alternative);
+  }
+  return SrtpSession(suite, direction, std::move(*context), std::move(short_rtcp_tag));
+}
+
+Result<SrtpSession::Context> SrtpSession::createContext(SrtpSuite suite,
+                                                        std::span<const uint8_t> master_key_salt,
+                                                        Direction direction, bool short_rtcp_tag) {
   // libsrtp reads the key through a non-const pointer; it gets a copy, wiped afterwards.
   std::array<unsigned char, SRTP_MAX_KEY_LEN> key{};
   std::copy(master_key_salt.begin(), master_key_salt.end(), key.begin());
   srtp_policy_t policy{};
   setPolicies(suite, policy);
+  if (short_rtcp_tag) {
+    srtp_crypto_policy_set_aes_cm_128_hmac_sha1_32(&policy.rtcp);
+  }
   policy.ssrc.type = direction == Direction::Inbound ? ssrc_any_inbound : ssrc_any_outbound;
   policy.key = key.data();
   policy.window_size = kReplayWindowPackets;
@@ -177,7 +198,7 @@ Result<SrtpSession> SrtpSession::create(SrtpSuite suite, std::span<const uint8_t
     return fail("SRTP " + std::string(toString(suite)) + " context creation failed (status " +
                 std::to_string(status) + ")");
   }
-  return SrtpSession(suite, direction, context);
+  return Context(context);
 }
 
 Result<SrtpSession> SrtpSession::create(std::string_view suite_name,
@@ -214,8 +235,17 @@ SrtpOutcome SrtpSession::unprotectRtcp(std::span<std::byte> packet) {
     return {};
   }
   int length = static_cast<int>(packet.size());
-  const SrtpStatus status =
-      statusOf(srtp_unprotect_rtcp(context_.get(), packet.data(), &length));
+  SrtpStatus status = statusOf(srtp_unprotect_rtcp(context_.get(), packet.data(), &length));
+  // libsrtp verifies the tag before it decrypts, so a failed packet is still intact here.
+  // Only its success counts: otherwise the packet stays an authentication failure.
+  if (status == SrtpStatus::AuthenticationFailed && short_rtcp_tag_) {
+    int short_length = static_cast<int>(packet.size());
+    if (statusOf(srtp_unprotect_rtcp(short_rtcp_tag_.get(), packet.data(), &short_length)) ==
+        SrtpStatus::Ok) {
+      status = SrtpStatus::Ok;
+      length = short_length;
+    }
+  }
   return outcomeOf(status, length, packet.size());
 }
 

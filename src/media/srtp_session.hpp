@@ -87,7 +87,9 @@ class SrtpSession {
   /// on Ok the plain RTP packet is the first `bytes` bytes. Never reads or writes outside
   /// `packet`; on failure its contents are unspecified. Invalid on an outbound context.
   SrtpOutcome unprotectRtp(std::span<std::byte> packet);
-  /// The same for an SRTCP compound packet (RFC 3711 §3.4).
+  /// The same for an SRTCP compound packet (RFC 3711 §3.4). With AES_CM_128_HMAC_SHA1_32
+  /// the 80-bit SRTCP tag of RFC 4568 §6.2.2 is expected, and a 32-bit one (what e.g.
+  /// FFmpeg sends) is accepted too.
   SrtpOutcome unprotectRtcp(std::span<std::byte> packet);
   /// Encrypts and authenticates the RTP packet in the first `packet_bytes` bytes of
   /// `buffer`, in place; `buffer` must hold packet_bytes + kSrtpMaxTrailerBytes, else
@@ -102,12 +104,24 @@ class SrtpSession {
     void operator()(srtp_ctx_t_* context) const;
   };
 
-  SrtpSession(SrtpSuite suite, Direction direction, srtp_ctx_t_* context)
-      : suite_(suite), direction_(direction), context_(context) {}
+  using Context = std::unique_ptr<srtp_ctx_t_, Deleter>;
+
+  /// One libsrtp session for `suite` (with the 32-bit SRTCP tag when `short_rtcp_tag`).
+  static Result<Context> createContext(SrtpSuite suite, std::span<const uint8_t> master_key_salt,
+                                       Direction direction, bool short_rtcp_tag);
+
+  SrtpSession(SrtpSuite suite, Direction direction, Context context, Context short_rtcp_tag)
+      : suite_(suite),
+        direction_(direction),
+        context_(std::move(context)),
+        short_rtcp_tag_(std::move(short_rtcp_tag)) {}
 
   SrtpSuite suite_;
   Direction direction_;
-  std::unique_ptr<srtp_ctx_t_, Deleter> context_;
+  Context context_;
+  /// Inbound AES_CM_128_HMAC_SHA1_32 only: SRTCP with the 32-bit tag, tried when the
+  /// 80-bit one fails.
+  Context short_rtcp_tag_;
 };
 
 }  // namespace siprecd::media

@@ -46,7 +46,12 @@ std::string UdpEndpoint::toString() const {
   }
   if (family_ == AF_INET6) {
     ::inet_ntop(AF_INET6, address_.data(), text, sizeof(text));
-    return "[" + std::string(text) + "]:" + std::to_string(port_);
+    // Appended piecewise: g++ 12 at -O3 misreads "[" + std::string as overlapping copies.
+    std::string out("[");
+    out += text;
+    out += "]:";
+    out += std::to_string(port_);
+    return out;
   }
   return "-";
 }
@@ -95,6 +100,29 @@ socklen_t BindAddress::toSockaddr(uint16_t port, sockaddr_storage& out) const {
   return sizeof(v6);
 }
 
+std::size_t setReceiveBuffer(int fd, std::size_t bytes) {
+  const int asked = static_cast<int>(std::min<std::size_t>(bytes, std::size_t{1} << 30));
+  // SO_RCVBUFFORCE passes net.core.rmem_max but needs CAP_NET_ADMIN; fall back quietly.
+  if (::setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &asked, sizeof(asked)) != 0) {
+    ::setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &asked, sizeof(asked));
+  }
+  int granted = 0;
+  socklen_t length = sizeof(granted);
+  if (::getsockopt(fd, SOL_SOCKET, SO_RCVBUF, &granted, &length) != 0 || granted < 0) {
+    return 0;
+  }
+  return static_cast<std::size_t>(granted);
+}
+
+std::size_t UdpSocket::receiveBufferBytes() const {
+  int granted = 0;
+  socklen_t length = sizeof(granted);
+  if (::getsockopt(fd_.get(), SOL_SOCKET, SO_RCVBUF, &granted, &length) != 0 || granted < 0) {
+    return 0;
+  }
+  return static_cast<std::size_t>(granted);
+}
+
 tl::expected<UdpSocket, BindError> UdpSocket::bind(const BindAddress& address, uint16_t port,
                                                    std::size_t receive_buffer_bytes) {
   UniqueFd fd(::socket(address.family(), SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
@@ -105,12 +133,7 @@ tl::expected<UdpSocket, BindError> UdpSocket::bind(const BindAddress& address, u
     const int v6_only = 0;
     ::setsockopt(fd.get(), IPPROTO_IPV6, IPV6_V6ONLY, &v6_only, sizeof(v6_only));
   }
-  const int buffer_bytes = static_cast<int>(std::min<std::size_t>(receive_buffer_bytes, 1 << 30));
-  // SO_RCVBUFFORCE passes net.core.rmem_max but needs CAP_NET_ADMIN; fall back quietly.
-  if (::setsockopt(fd.get(), SOL_SOCKET, SO_RCVBUFFORCE, &buffer_bytes, sizeof(buffer_bytes)) !=
-      0) {
-    ::setsockopt(fd.get(), SOL_SOCKET, SO_RCVBUF, &buffer_bytes, sizeof(buffer_bytes));
-  }
+  setReceiveBuffer(fd.get(), receive_buffer_bytes);
   sockaddr_storage local{};
   const socklen_t local_length = address.toSockaddr(port, local);
   if (::bind(fd.get(), reinterpret_cast<const sockaddr*>(&local), local_length) != 0) {

@@ -59,17 +59,25 @@ struct BindError {
   bool address_in_use = false;
 };
 
+/// Asks for a receive buffer of `bytes` on socket `fd`: SO_RCVBUFFORCE (passes
+/// net.core.rmem_max, needs CAP_NET_ADMIN), else SO_RCVBUF (capped at rmem_max). Returns
+/// what the kernel then reports (getsockopt SO_RCVBUF: Linux doubles the request to cover its
+/// bookkeeping), 0 when it cannot be read.
+std::size_t setReceiveBuffer(int fd, std::size_t bytes);
+
 /// A non-blocking, close-on-exec UDP socket bound to a local address and port.
 class UdpSocket {
  public:
-  /// Binds to `address`:`port` with SO_RCVBUF (SO_RCVBUFFORCE when permitted) of
-  /// `receive_buffer_bytes`. An IPv6 "::" socket also accepts IPv4 (IPV6_V6ONLY off).
+  /// Binds to `address`:`port` with a receive buffer of `receive_buffer_bytes` (see
+  /// setReceiveBuffer()). An IPv6 "::" socket also accepts IPv4 (IPV6_V6ONLY off).
   [[nodiscard]] static tl::expected<UdpSocket, BindError> bind(const BindAddress& address,
                                                                uint16_t port,
                                                                std::size_t receive_buffer_bytes);
 
   int fd() const { return fd_.get(); }
   uint16_t localPort() const { return local_port_; }
+  /// The receive buffer the kernel granted (getsockopt SO_RCVBUF), bytes.
+  std::size_t receiveBufferBytes() const;
 
  private:
   UdpSocket(UniqueFd fd, uint16_t local_port) : fd_(std::move(fd)), local_port_(local_port) {}

@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include <openssl/rand.h>
+
 #include "base/strings.hpp"
 
 namespace siprecd::sdp {
@@ -91,25 +93,60 @@ std::optional<uint8_t> findTelephoneEvent(const MediaDescription& media, uint32_
   return std::nullopt;
 }
 
+// RFC 4568 §7.1.2: the answerer picks one offered a=crypto it supports (the first, in the
+// offerer's order of preference) and answers it with the same tag and suite and its own
+// key. Returns the reason when none is usable or no key can be made.
+std::optional<std::string> chooseCrypto(const MediaDescription& media,
+                                        const RandomBytes& random_bytes, NegotiatedStream& stream) {
+  const std::vector<Crypto> offered = media.cryptos();
+  if (offered.empty()) {
+    return media.proto + " offered without a usable a=crypto";
+  }
+  std::optional<std::string> first_error;
+  for (const Crypto& crypto : offered) {
+    auto decoded = decodeSdesCrypto(crypto);
+    if (!decoded) {
+      if (!first_error) {
+        first_error = decoded.error().message;
+      }
+      continue;
+    }
+    SdesCrypto local;
+    local.tag = decoded->tag;
+    local.suite = decoded->suite;
+    local.master_key_salt.resize(decoded->master_key_salt.size());
+    if (!random_bytes || !random_bytes(local.master_key_salt)) {
+      return std::string("cannot generate an SRTP master key");
+    }
+    stream.remote_crypto = std::move(*decoded);
+    stream.local_crypto = std::move(local);
+    return std::nullopt;
+  }
+  return "no usable a=crypto (" + *first_error + ")";
+}
+
 // Fills `stream` for one offered m-line; returns the reason when it must be rejected.
 std::optional<std::string> negotiateStream(const SessionDescription& offer,
                                            const MediaDescription& media,
-                                           const AnswerPolicy& policy, NegotiatedStream& stream) {
+                                           const AnswerPolicy& policy,
+                                           const RandomBytes& random_bytes,
+                                           NegotiatedStream& stream) {
   if (media.port == 0) {
     return "stream rejected in the offer (port 0)";  // RFC 3264 §8.2
   }
   if (!iequals(media.media, "audio")) {
     return "media type " + media.media + " is not recorded";
   }
-  switch (classifyProto(media.proto)) {
+  const Transport transport = classifyProto(media.proto);
+  switch (transport) {
     case Transport::Rtp:
+      if (policy.srtp == SrtpPolicy::Required) {
+        return "SRTP is required but " + media.proto + " was offered";
+      }
       break;
     case Transport::Srtp:
-      if (!policy.accept_srtp) {
-        return "SRTP (" + media.proto + ") is not accepted";
-      }
-      if (media.cryptos().empty()) {
-        return media.proto + " offered without a usable a=crypto";
+      if (policy.srtp == SrtpPolicy::Refused) {
+        return "SRTP (" + media.proto + ") is refused by policy";
       }
       break;
     case Transport::DtlsSrtp:
@@ -124,6 +161,11 @@ std::optional<std::string> negotiateStream(const SessionDescription& offer,
   }
   if (!chooseCodec(media, policy, stream)) {
     return noCodecReason(media);
+  }
+  if (transport == Transport::Srtp) {
+    if (auto reason = chooseCrypto(media, random_bytes, stream)) {
+      return reason;
+    }
   }
   stream.telephone_event_pt = findTelephoneEvent(media, stream.clock_rate);
   stream.ptime_ms = media.ptime();
@@ -199,6 +241,9 @@ MediaDescription acceptedMedia(const MediaDescription& offered, const Negotiated
   if (stream.ptime_ms) {
     add("ptime", std::to_string(*stream.ptime_ms));
   }
+  if (stream.local_crypto) {
+    add("crypto", serializeCrypto(toCrypto(*stream.local_crypto)));  // RFC 4568 §7.1.2
+  }
   if (stream.rtcp_mux) {
     add("rtcp-mux", std::nullopt);  // RFC 5761 §5.1.1
   }
@@ -211,8 +256,31 @@ MediaDescription acceptedMedia(const MediaDescription& offered, const Negotiated
 
 }  // namespace
 
+std::optional<SrtpPolicy> srtpPolicyFromName(std::string_view name) {
+  if (iequals(name, "optional")) {
+    return SrtpPolicy::Optional;
+  }
+  if (iequals(name, "required")) {
+    return SrtpPolicy::Required;
+  }
+  if (iequals(name, "refused")) {
+    return SrtpPolicy::Refused;
+  }
+  return std::nullopt;
+}
+
+bool cryptoRandomBytes(std::span<uint8_t> out) {
+  return out.size() <= INT32_MAX && RAND_bytes(out.data(), static_cast<int>(out.size())) == 1;
+}
+
 Result<std::vector<NegotiatedStream>> negotiate(const SessionDescription& offer,
                                                 const AnswerPolicy& policy) {
+  return negotiate(offer, policy, cryptoRandomBytes);
+}
+
+Result<std::vector<NegotiatedStream>> negotiate(const SessionDescription& offer,
+                                                const AnswerPolicy& policy,
+                                                const RandomBytes& random_bytes) {
   std::vector<NegotiatedStream> streams;
   streams.reserve(offer.media.size());
   bool any_accepted = false;
@@ -228,8 +296,10 @@ Result<std::vector<NegotiatedStream>> negotiate(const SessionDescription& offer,
                                stream.offered_direction == Direction::SendRecv)
                                   ? Direction::RecvOnly
                                   : Direction::Inactive;
-    if (auto reason = negotiateStream(offer, media, policy, stream)) {
+    if (auto reason = negotiateStream(offer, media, policy, random_bytes, stream)) {
       stream.reject_reason = std::move(*reason);
+      stream.remote_crypto.reset();
+      stream.local_crypto.reset();
     } else {
       stream.accepted = true;
       any_accepted = true;

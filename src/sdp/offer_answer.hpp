@@ -2,11 +2,15 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <optional>
+#include <span>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "base/result.hpp"
+#include "sdp/crypto.hpp"
 #include "sdp/session_description.hpp"
 
 namespace siprecd::sdp {
@@ -19,15 +23,32 @@ struct CodecPreference {
   uint32_t clock_rate = 0;
 };
 
+/// Whether a domain takes SDES-SRTP (RFC 4568) streams (configuration `srtp`).
+enum class SrtpPolicy {
+  Optional,  ///< RTP/AVP(F) and RTP/SAVP(F) streams are both accepted
+  Required,  ///< only RTP/SAVP(F) streams are accepted
+  Refused,   ///< only RTP/AVP(F) streams are accepted
+};
+
+/// The policy a configuration value names ("optional", "required", "refused",
+/// case-insensitive); nullopt for anything else.
+std::optional<SrtpPolicy> srtpPolicyFromName(std::string_view name);
+
 /// What a domain accepts when answering.
 struct AnswerPolicy {
   /// Preference order: for each m-line the first of these present in the offer wins.
   std::vector<CodecPreference> codecs{{"PCMU", 8000}, {"PCMA", 8000}};
-  /// RTP/SAVP(F) streams are rejected (port 0) unless true. Hook for SDES-SRTP: when true,
-  /// such a stream needs a well-formed a=crypto to be accepted, but buildAnswer() does not
-  /// yet answer a=crypto (added with SRTP support).
+  SrtpPolicy srtp = SrtpPolicy::Optional;
+  /// Deprecated and ignored (superseded by `srtp`); kept only until tests/fuzz/sdp_fuzz.cpp
+  /// stops setting it.
   bool accept_srtp = false;
 };
+
+/// Fills a buffer with cryptographically strong random bytes; false on failure.
+using RandomBytes = std::function<bool(std::span<uint8_t>)>;
+
+/// The process CSPRNG (OpenSSL RAND_bytes). Thread-safe.
+bool cryptoRandomBytes(std::span<uint8_t> out);
 
 /// The outcome for one offered m-line (RFC 3264 §6), in offer order.
 struct NegotiatedStream {
@@ -49,15 +70,30 @@ struct NegotiatedStream {
   std::string remote_address;                         ///< effective c= host of the offer
   uint16_t remote_port = 0;                           ///< offered RTP port
   bool rtcp_mux = false;                              ///< a=rtcp-mux offered (and answered)
+  /// SDES-SRTP (RTP/SAVP, RTP/SAVPF): the SRC's chosen a=crypto line (the first the offer
+  /// lists that decodeSdesCrypto() accepts), its key decoded: what the SRC encrypts with,
+  /// so what media::StreamSpec::srtp needs (suite, master_key_salt). Absent for plain RTP.
+  std::optional<SdesCrypto> remote_crypto;
+  /// Ours for the answer (RFC 4568 §7.1.2): the same tag and suite with a fresh random key
+  /// (never used to send, since the recorder only receives). Absent for plain RTP.
+  std::optional<SdesCrypto> local_crypto;
 };
 
 /// Decides, as the SRS answerer (RFC 3264 §6, RFC 7866 §8.1.1), what to do with each
-/// offered m-line. A stream is accepted when it is audio, has a non-zero port, an RTP/AVP(F)
-/// transport (RTP/SAVP(F) only with policy.accept_srtp), an IN IP4/IP6 connection and a
-/// codec from policy.codecs; everything else is rejected with a reason. The answer
-/// direction is recvonly for sendonly/sendrecv offers, inactive for recvonly/inactive.
-/// Failure: Error.code 488 when no stream is accepted, with a message fit for a Warning
-/// header ("no offered codec is supported (offered: G723, iLBC)"). Pure; any thread.
+/// offered m-line. A stream is accepted when it is audio, has a non-zero port, an IN
+/// IP4/IP6 connection, a codec from policy.codecs and a transport the SRTP policy allows:
+/// RTP/AVP(F) unless policy.srtp is Required; RTP/SAVP(F) unless it is Refused, and then
+/// only with an a=crypto that decodeSdesCrypto() accepts (the first in offer order is
+/// chosen; a fresh key of `random_bytes` makes our local_crypto). DTLS-SRTP is rejected.
+/// Everything else is rejected with a reason. The answer direction is recvonly for
+/// sendonly/sendrecv offers, inactive for recvonly/inactive. Failure: Error.code 488 when
+/// no stream is accepted, with a message fit for a Warning header ("no offered codec is
+/// supported (offered: G723, iLBC)", "SRTP is required but RTP/AVP was offered"). Any
+/// thread.
+Result<std::vector<NegotiatedStream>> negotiate(const SessionDescription& offer,
+                                                const AnswerPolicy& policy,
+                                                const RandomBytes& random_bytes);
+/// negotiate() with local SRTP keys from cryptoRandomBytes().
 Result<std::vector<NegotiatedStream>> negotiate(const SessionDescription& offer,
                                                 const AnswerPolicy& policy);
 
@@ -70,8 +106,9 @@ struct LocalMedia {
 /// Builds the answer for `offer` from negotiate()'s streams: same m-lines in the same
 /// order; a rejected stream (or one whose port in `local` is 0 or missing) gets port 0,
 /// the offered media and proto, and the first offered format; an accepted audio stream
-/// gets local.ports[index], the chosen payload type (+ telephone-event), their a=rtpmap,
-/// a=fmtp echoed from the offer, a=ptime and a=rtcp-mux when offered, a=label, and
+/// gets local.ports[index], the offered proto (RTP/SAVP(F) for SRTP), the chosen payload
+/// type (+ telephone-event), their a=rtpmap, a=fmtp echoed from the offer, a=ptime when
+/// offered, a=crypto with local_crypto for SRTP, a=rtcp-mux when offered, a=label, and
 /// a=recvonly or a=inactive. o= carries `session_id` (keep it across re-INVITEs) and
 /// `session_version` (the caller increments it on every new answer); s=siprecd, t=0 0,
 /// session-level c= with local.address. Pure; any thread.

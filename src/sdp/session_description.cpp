@@ -79,47 +79,6 @@ std::optional<uint32_t> parseMilliseconds(const Attribute* attribute) {
   return static_cast<uint32_t>(*value);
 }
 
-bool isLifetime(std::string_view text) {
-  if (istartsWith(text, "2^")) {
-    text.remove_prefix(2);
-  }
-  return parseUnsigned(text).has_value();
-}
-
-// key-param = key-method ":" key-info (RFC 4568 §9.1); for "inline" the key-info is
-// key||salt ["|" lifetime] ["|" mki ":" mki-length].
-Result<CryptoKey> parseCryptoKey(std::string_view text) {
-  std::size_t colon = text.find(':');
-  if (colon == std::string_view::npos || colon == 0 || colon + 1 == text.size()) {
-    return fail("a=crypto key-params: expected <method>:<key-info>", 400);
-  }
-  CryptoKey key;
-  key.method = std::string(text.substr(0, colon));
-  std::vector<std::string_view> fields = split(text.substr(colon + 1), '|');
-  if (fields.size() > 3 || fields[0].empty()) {
-    return fail("a=crypto key-params: malformed key-info", 400);
-  }
-  key.key_salt = std::string(fields[0]);
-  for (std::size_t i = 1; i < fields.size(); ++i) {
-    std::size_t mki_colon = fields[i].find(':');
-    if (mki_colon == std::string_view::npos) {
-      if (key.lifetime || key.mki || !isLifetime(fields[i])) {
-        return fail("a=crypto key-params: malformed lifetime", 400);
-      }
-      key.lifetime = std::string(fields[i]);
-      continue;
-    }
-    auto mki = parseUnsigned(fields[i].substr(0, mki_colon));
-    auto length = parseUnsigned(fields[i].substr(mki_colon + 1));
-    if (key.mki || !mki || !length || *mki > UINT32_MAX || *length == 0 || *length > 128) {
-      return fail("a=crypto key-params: malformed MKI", 400);
-    }
-    key.mki = static_cast<uint32_t>(*mki);
-    key.mki_length = static_cast<uint32_t>(*length);
-  }
-  return key;
-}
-
 }  // namespace
 
 std::string_view toString(Direction direction) {
@@ -149,31 +108,6 @@ std::optional<Direction> directionFromName(std::string_view name) {
 std::string_view Connection::host() const {
   std::string_view text = address;
   return text.substr(0, text.find('/'));
-}
-
-Result<Crypto> parseCrypto(std::string_view value) {
-  std::vector<std::string_view> words = splitWords(value);
-  if (words.size() < 3) {
-    return fail("a=crypto: expected <tag> <crypto-suite> <key-params>", 400);
-  }
-  auto tag = parseUnsigned(words[0]);
-  if (!tag || words[0].size() > 9) {
-    return fail("a=crypto: tag is not a number of at most 9 digits", 400);
-  }
-  Crypto crypto;
-  crypto.tag = static_cast<uint32_t>(*tag);
-  crypto.suite = std::string(words[1]);
-  for (std::string_view key_text : split(words[2], ';')) {
-    auto key = parseCryptoKey(key_text);
-    if (!key) {
-      return tl::unexpected(key.error());
-    }
-    crypto.keys.push_back(std::move(*key));
-  }
-  for (std::size_t i = 3; i < words.size(); ++i) {
-    crypto.session_params.emplace_back(words[i]);
-  }
-  return crypto;
 }
 
 const Attribute* MediaDescription::findAttribute(std::string_view name) const {

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "base/result.hpp"
+#include "sdp/crypto.hpp"
 
 namespace siprecd::sdp {
 
@@ -78,26 +79,6 @@ struct RtcpAttribute {
   uint16_t port = 0;
   std::optional<Connection> connection;
 };
-
-/// One key-param of a=crypto (RFC 4568 §9.1): "inline:<key||salt>[|lifetime][|MKI:length]".
-struct CryptoKey {
-  std::string method;                   ///< "inline"
-  std::string key_salt;                 ///< base64 key and salt, not decoded
-  std::optional<std::string> lifetime;  ///< "2^31" or decimal, verbatim
-  std::optional<uint32_t> mki;          ///< MKI value
-  std::optional<uint32_t> mki_length;   ///< MKI length in bytes
-};
-
-/// a=crypto (RFC 4568 §9.1): `tag crypto-suite key-params [session-params]`.
-struct Crypto {
-  uint32_t tag = 0;
-  std::string suite;  ///< e.g. "AES_CM_128_HMAC_SHA1_80"
-  std::vector<CryptoKey> keys;
-  std::vector<std::string> session_params;  ///< e.g. "UNENCRYPTED_SRTCP", verbatim
-};
-
-/// Parses the value of an a=crypto attribute. Failure (code 400) names the faulty part.
-Result<Crypto> parseCrypto(std::string_view value);
 
 /// One m= section (RFC 4566 §5.14) with its lines. Plain value type.
 struct MediaDescription {

@@ -6,7 +6,7 @@
 #include <fcntl.h>
 #include <unistd.h>
 
-#include "recording/wav_renderer.hpp"
+#include "recording/renderer.hpp"
 
 namespace siprecd::siprec {
 namespace {
@@ -102,22 +102,46 @@ nlohmann::json readyEventData(const nlohmann::json& document) {
   return data;
 }
 
-Result<FinalizeOutcome> finalizeRecording(const FinalizeJob& job) {
-  recording::RenderRequest request;
-  for (const auto& spool : job.spools) {
-    request.streams.push_back(recording::RenderStream{spool});
+namespace {
+
+recording::StreamSide sideOf(const std::vector<std::string>& sides, std::size_t index) {
+  if (index >= sides.size()) {
+    return recording::StreamSide::Unknown;
   }
-  request.output_wav = job.directory / "recording.wav";
+  if (sides[index] == "left") {
+    return recording::StreamSide::Left;
+  }
+  return sides[index] == "right" ? recording::StreamSide::Right : recording::StreamSide::Unknown;
+}
+
+}  // namespace
+
+Result<FinalizeOutcome> finalizeRecording(const FinalizeJob& job) {
+  // The temporary recording keeps one channel per stream (nothing mixed away); pauses are
+  // silenced here already, so no copy of the recording carries what was paused. Layouts,
+  // masks and trim are STORERECORDING's.
+  recording::RecordingRenderRequest request;
+  for (std::size_t i = 0; i < job.spools.size(); ++i) {
+    request.streams.push_back(recording::LayoutStream{job.spools[i], sideOf(job.sides, i)});
+  }
+  request.output = job.directory / "recording.wav";
+  request.format = recording::AudioFormat::Wav;
+  request.layout = recording::ChannelLayout::Multitrack;
   request.session_start_epoch_ms = job.start_epoch_ms;
   request.session_end_epoch_ms = job.end_epoch_ms;
+  for (const auto& [from, to] : job.pauses) {
+    if (from < to) {
+      request.pauses.push_back(recording::TimeSpan{from, to});
+    }
+  }
   request.sync_to_disk = false;
-  auto rendered = recording::renderWav(request);
+  auto rendered = recording::renderRecording(request);
   if (!rendered) {
     return tl::unexpected(rendered.error());
   }
 
   FinalizeOutcome outcome;
-  outcome.audio_path = request.output_wav;
+  outcome.audio_path = request.output;
   outcome.duration_ms = rendered->duration_ms;
   nlohmann::json document = job.document;
   document["state"] = "ready";
@@ -126,17 +150,23 @@ Result<FinalizeOutcome> finalizeRecording(const FinalizeJob& job) {
   document["duration"] = rendered->duration_ms;
   document["audio"] = {{"file", "recording.wav"},
                        {"format", "wav"},
+                       {"layout", "multitrack"},
                        {"sampleRate", rendered->sample_rate},
                        {"channels", rendered->channels}};
   auto& streams = document["streams"];
-  for (std::size_t i = 0; i < rendered->streams.size() && i < streams.size(); ++i) {
-    const auto& stream = rendered->streams[i];
+  const auto& timeline = rendered->timeline;
+  for (std::size_t i = 0; i < timeline.streams.size() && i < streams.size(); ++i) {
+    const auto& stream = timeline.streams[i];
     streams[i]["packets"] = stream.packets;
     streams[i]["firstPacketTime"] =
         stream.first_packet_ms ? nlohmann::json(*stream.first_packet_ms) : nlohmann::json();
     streams[i]["lastPacketTime"] =
         stream.last_packet_ms ? nlohmann::json(*stream.last_packet_ms) : nlohmann::json();
+    if (i < job.sides.size() && !job.sides[i].empty()) {
+      streams[i]["side"] = job.sides[i];
+    }
   }
+  document["assurance"] = recording::assuranceReport(streams, timeline);
   if (!job.metadata_xml.empty()) {
     if (auto written = writeFileAtomically(job.directory / "metadata.xml", job.metadata_xml,
                                            Durability::Unsynced);

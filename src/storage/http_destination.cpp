@@ -210,8 +210,8 @@ Result<StoredObject> HttpDestination::put(const std::filesystem::path& file, std
     if (!attempt.retryable || i == attempts) {
       break;
     }
-    log::warn(kComponent, "PUT {} failed (attempt {} of {}): {}; retrying in {} ms", location, i,
-              attempts, attempt.error, backoff.count());
+    log::warn(kComponent, "PUT {} {} (attempt {} of {}); retrying in {} ms", location,
+              attempt.error, i, attempts, backoff.count());
     std::this_thread::sleep_for(backoff);
     backoff = std::min(backoff * 2, settings_.max_backoff);
   }

@@ -242,6 +242,187 @@ TEST_F(HttpServerTest, SendsAFileRange) {
   std::filesystem::remove(file);
 }
 
+ClientResponse head(uint16_t port, const std::string& target) {
+  return roundTrip(port, "HEAD " + target + " HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n");
+}
+
+ClientResponse getWithRange(uint16_t port, const std::string& target, const std::string& range) {
+  return roundTrip(port, "GET " + target + " HTTP/1.1\r\nHost: t\r\nConnection: close\r\nRange: " +
+                             range + "\r\n\r\n");
+}
+
+TEST_F(HttpServerTest, PatternsCapturePercentDecodedSegments) {
+  server_.route("GET", "/d/{domain}/recordings/{id}", [](const HttpRequest& request) {
+    return text(request.param("domain") + "|" + request.param("id") + "|" +
+                request.param("missing"));
+  });
+  startServer();
+  EXPECT_EQ(get(server_.port(), "/d/acme/recordings/r-1").body, "acme|r-1|");
+  EXPECT_EQ(get(server_.port(), "/d/a%20b/recordings/x%2Fy").body, "a b|x/y|");
+  EXPECT_EQ(get(server_.port(), "/d/acme/recordings/").status, 404);
+  EXPECT_EQ(get(server_.port(), "/d/acme/recordings/r/extra").status, 404);
+  EXPECT_EQ(get(server_.port(), "/d/acme/recordings/%zz").status, 404);
+}
+
+TEST_F(HttpServerTest, ExactBeatsPatternBeatsPrefix) {
+  server_.route("GET", "/c/*", [](const HttpRequest&) { return text("prefix"); });
+  server_.route("GET", "/c/{domain}/{command}", [](const HttpRequest&) { return text("two"); });
+  server_.route("GET", "/c/{domain}/recordings",
+                [](const HttpRequest& request) { return text("list " + request.param("domain")); });
+  server_.route("GET", "/c/acme/recordings", [](const HttpRequest&) { return text("exact"); });
+  startServer();
+  EXPECT_EQ(get(server_.port(), "/c/acme/recordings").body, "exact");
+  EXPECT_EQ(get(server_.port(), "/c/other/recordings").body, "list other");
+  EXPECT_EQ(get(server_.port(), "/c/other/stop").body, "two");
+  EXPECT_EQ(get(server_.port(), "/c/other/a/b").body, "prefix");
+}
+
+TEST_F(HttpServerTest, PatternWithAnotherMethodIs405) {
+  server_.route("POST", "/c/{domain}/{command}", [](const HttpRequest&) { return text("cmd"); });
+  server_.route("GET", "/c/{domain}/recordings/{id}", [](const HttpRequest&) { return text("r"); });
+  startServer();
+  auto response = post(server_.port(), "/c/acme/recordings/r1", "{}");
+  EXPECT_EQ(response.status, 405);
+  EXPECT_EQ(response.headers["allow"], "GET, HEAD");
+  EXPECT_EQ(post(server_.port(), "/c/acme/stop", "{}").body, "cmd");
+}
+
+TEST_F(HttpServerTest, QueryParametersAreDecoded) {
+  server_.route("GET", "/q", [](const HttpRequest& request) {
+    const auto show = [&](std::string_view name) {
+      const auto value = request.queryParam(name);
+      return value ? "[" + *value + "]" : std::string("-");
+    };
+    return text(show("a") + show("b") + show("c") + show("d") + show("e"));
+  });
+  startServer();
+  EXPECT_EQ(get(server_.port(), "/q?a=1%2B2&b=x+y&c&a=second&e=%zz").body, "[1+2][x y][]--");
+}
+
+TEST_F(HttpServerTest, HeadUsesTheGetRouteWithoutABody) {
+  int calls = 0;
+  server_.route("GET", "/doc", [&calls](const HttpRequest& request) {
+    ++calls;
+    HttpResponse response = text("0123456789");
+    response.headers.emplace_back("X-Method", request.method);
+    return response;
+  });
+  startServer();
+  auto response = head(server_.port(), "/doc");
+  EXPECT_EQ(response.status, 200);
+  EXPECT_EQ(response.headers["content-length"], "10");
+  EXPECT_EQ(response.headers["content-type"], "text/plain");
+  EXPECT_EQ(response.headers["x-method"], "HEAD");
+  EXPECT_EQ(response.body, "");
+  EXPECT_EQ(calls, 1);
+}
+
+TEST_F(HttpServerTest, ExplicitHeadRouteWins) {
+  server_.route("GET", "/doc", [](const HttpRequest&) { return text("get"); });
+  server_.route("HEAD", "/doc", [](const HttpRequest&) { return text("head!"); });
+  startServer();
+  EXPECT_EQ(head(server_.port(), "/doc").headers["content-length"], "5");
+}
+
+TEST(ByteRange, ParsesTheThreeSingleRangeForms) {
+  auto range = parseByteRange("bytes=0-99", 1000);
+  ASSERT_TRUE(range && *range);
+  EXPECT_EQ((*range)->offset, 0u);
+  EXPECT_EQ((*range)->length, 100u);
+  range = parseByteRange("bytes=100-", 1000);
+  ASSERT_TRUE(range && *range);
+  EXPECT_EQ((*range)->offset, 100u);
+  EXPECT_EQ((*range)->length, 900u);
+  range = parseByteRange("bytes=-100", 1000);
+  ASSERT_TRUE(range && *range);
+  EXPECT_EQ((*range)->offset, 900u);
+  EXPECT_EQ((*range)->length, 100u);
+  range = parseByteRange("Bytes=5-5", 1000);
+  ASSERT_TRUE(range && *range);
+  EXPECT_EQ((*range)->offset, 5u);
+  EXPECT_EQ((*range)->length, 1u);
+}
+
+TEST(ByteRange, ClampsToTheEnd) {
+  auto range = parseByteRange("bytes=900-5000", 1000);
+  ASSERT_TRUE(range && *range);
+  EXPECT_EQ((*range)->length, 100u);
+  range = parseByteRange("bytes=-5000", 1000);
+  ASSERT_TRUE(range && *range);
+  EXPECT_EQ((*range)->offset, 0u);
+  EXPECT_EQ((*range)->length, 1000u);
+}
+
+TEST(ByteRange, IgnoresInvalidForeignAndMultipleRanges) {
+  for (const char* header : {"", "bytes=", "bytes=-", "bytes=a-b", "bytes=10-5", "items=0-1",
+                             "bytes=0-1,5-6", "bytes 0-1", "bytes=--1", "bytes=1-2-3"}) {
+    auto range = parseByteRange(header, 1000);
+    ASSERT_TRUE(range) << header;
+    EXPECT_FALSE(*range) << header;
+  }
+}
+
+TEST(ByteRange, UnsatisfiableIs416) {
+  for (const char* header : {"bytes=1000-", "bytes=5000-6000", "bytes=-0"}) {
+    auto range = parseByteRange(header, 1000);
+    ASSERT_FALSE(range) << header;
+    EXPECT_EQ(range.error().code, 416) << header;
+  }
+  EXPECT_FALSE(parseByteRange("bytes=0-", 0));
+  EXPECT_FALSE(parseByteRange("bytes=-1", 0));
+}
+
+TEST_F(HttpServerTest, FileResponseServesRangesAnd416) {
+  const auto file = std::filesystem::temp_directory_path() /
+                    ("siprecd-range-test-" + std::to_string(::getpid()) + ".bin");
+  std::ofstream(file) << "0123456789";
+  server_.route("GET", "/audio", [&file](const HttpRequest& request) {
+    return fileResponse(request, file, "audio/wav");
+  });
+  server_.route("GET", "/gone", [](const HttpRequest& request) {
+    return fileResponse(request, "/nonexistent/x.wav", "audio/wav");
+  });
+  startServer();
+  auto whole = get(server_.port(), "/audio");
+  EXPECT_EQ(whole.status, 200);
+  EXPECT_EQ(whole.body, "0123456789");
+  EXPECT_EQ(whole.headers["accept-ranges"], "bytes");
+  EXPECT_EQ(whole.headers["content-type"], "audio/wav");
+  auto part = getWithRange(server_.port(), "/audio", "bytes=2-4");
+  EXPECT_EQ(part.status, 206);
+  EXPECT_EQ(part.body, "234");
+  EXPECT_EQ(part.headers["content-range"], "bytes 2-4/10");
+  EXPECT_EQ(part.headers["content-length"], "3");
+  auto tail = getWithRange(server_.port(), "/audio", "bytes=-3");
+  EXPECT_EQ(tail.status, 206);
+  EXPECT_EQ(tail.body, "789");
+  EXPECT_EQ(tail.headers["content-range"], "bytes 7-9/10");
+  auto multi = getWithRange(server_.port(), "/audio", "bytes=0-1,4-5");
+  EXPECT_EQ(multi.status, 200);
+  EXPECT_EQ(multi.body, "0123456789");
+  auto beyond = getWithRange(server_.port(), "/audio", "bytes=10-");
+  EXPECT_EQ(beyond.status, 416);
+  EXPECT_EQ(beyond.headers["content-range"], "bytes */10");
+  EXPECT_EQ(nlohmann::json::parse(beyond.body)["error"]["code"], 416);
+  auto head_part = roundTrip(server_.port(),
+                             "HEAD /audio HTTP/1.1\r\nHost: t\r\nConnection: close\r\n"
+                             "Range: bytes=5-\r\n\r\n");
+  EXPECT_EQ(head_part.status, 206);
+  EXPECT_EQ(head_part.headers["content-length"], "5");
+  EXPECT_EQ(head_part.body, "");
+  EXPECT_EQ(get(server_.port(), "/gone").status, 404);
+  std::filesystem::remove(file);
+}
+
+TEST(PercentDecode, DecodesEscapesAndRejectsBrokenOnes) {
+  EXPECT_EQ(percentDecode("a%20b%2f"), "a b/");
+  EXPECT_EQ(percentDecode("a+b"), "a+b");
+  EXPECT_EQ(percentDecode("a+b", true), "a b");
+  EXPECT_FALSE(percentDecode("%"));
+  EXPECT_FALSE(percentDecode("%2"));
+  EXPECT_FALSE(percentDecode("%g0"));
+}
+
 TEST(HttpServer, BindFailureNamesTheAddress) {
   HttpServer first("127.0.0.1:0");
   ASSERT_TRUE(first.start());

@@ -2,14 +2,20 @@
 
 #include <fstream>
 #include <future>
+#include <set>
 #include <thread>
+#include <utility>
 
 #include <arpa/inet.h>
 #include <gtest/gtest.h>
 #include <netinet/in.h>
+#include <sys/eventfd.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "media/open_file_limit.hpp"
+#include "media/receive_loop.hpp"
 #include "media/rtp_spool_format.hpp"
 #include "media/unique_fd.hpp"
 #include "media_test_support.hpp"
@@ -25,15 +31,49 @@ using testing::RtpFields;
 using testing::TempDir;
 using testing::ThreadSafeManualClock;
 
-/// A per-process base port, so that test processes running in parallel rarely collide.
-uint16_t basePort() {
-  return static_cast<uint16_t>(20000 + (::getpid() % 2000) * 10);
+/// Ports one test may use from basePort().
+constexpr int kBlockPorts = 16;
+
+bool blockIsFree(uint16_t first) {
+  for (int offset = 0; offset < kBlockPorts; ++offset) {
+    UniqueFd probe(::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0));
+    sockaddr_in local{};
+    local.sin_family = AF_INET;
+    local.sin_port = htons(static_cast<uint16_t>(first + offset));
+    local.sin_addr.s_addr = htonl(INADDR_ANY);
+    if (::bind(probe.get(), reinterpret_cast<const sockaddr*>(&local), sizeof(local)) != 0) {
+      return false;
+    }
+  }
+  return true;
 }
 
-MediaSettings settingsWithPairs(int pairs) {
+/// A block of kBlockPorts free ports for this process, chosen once: above the kernel's
+/// ephemeral range (32768-60999) and the ranges integration tests and benchmarks use
+/// (10000-59999), starting at a per-process offset so that parallel test processes rarely
+/// meet, and skipping blocks in use.
+uint16_t basePort() {
+  static const uint16_t base = [] {
+    constexpr int kFirst = 61000;
+    constexpr int kBlocks = (65535 - kFirst) / kBlockPorts;
+    const int start = ::getpid() % kBlocks;
+    for (int i = 0; i < kBlocks; ++i) {
+      const auto first = static_cast<uint16_t>(kFirst + ((start + i) % kBlocks) * kBlockPorts);
+      if (blockIsFree(first)) {
+        return first;
+      }
+    }
+    return static_cast<uint16_t>(kFirst + start * kBlockPorts);
+  }();
+  return base;
+}
+
+MediaSettings settingsWithPairs(int pairs, ReceiveBackend backend = ReceiveBackend::Recvmmsg) {
+  EXPECT_LE(2 * pairs, kBlockPorts);
   MediaSettings settings;
   settings.ports = PortRange{basePort(), static_cast<uint16_t>(basePort() + 2 * pairs - 1)};
   settings.flush_interval = 50ms;
+  settings.receive_backend = backend;
   return settings;
 }
 
@@ -72,9 +112,12 @@ bool waitFor(Predicate predicate, std::chrono::milliseconds limit = 5s) {
   return true;
 }
 
-class MediaEngineTest : public ::testing::Test {
+/// Every engine test runs with each receive backend (io_uring falls back to recvmmsg where
+/// it is unavailable; MediaEngineBackend checks which one runs).
+class MediaEngineTest : public ::testing::TestWithParam<ReceiveBackend> {
  protected:
   void startEngine(MediaSettings settings) {
+    settings.receive_backend = GetParam();
     engine_.emplace(settings, clock_);
     ASSERT_TRUE(engine_->start());
   }
@@ -120,7 +163,7 @@ class MediaEngineTest : public ::testing::Test {
   std::optional<SpoolHeader> header_;
 };
 
-TEST_F(MediaEngineTest, SpoolsRtpReceivedOnLoopback) {
+TEST_P(MediaEngineTest, SpoolsRtpReceivedOnLoopback) {
   startEngine(settingsWithPairs(4));
   const auto handle = engine_->openStream(spec("a.spool"));
   ASSERT_TRUE(handle) << handle.error().message;
@@ -157,7 +200,7 @@ TEST_F(MediaEngineTest, SpoolsRtpReceivedOnLoopback) {
   }
 }
 
-TEST_F(MediaEngineTest, DropsAndCountsPacketsFromForeignSource) {
+TEST_P(MediaEngineTest, DropsAndCountsPacketsFromForeignSource) {
   startEngine(settingsWithPairs(2));
   const auto handle = engine_->openStream(spec("b.spool"));
   ASSERT_TRUE(handle);
@@ -184,7 +227,7 @@ TEST_F(MediaEngineTest, DropsAndCountsPacketsFromForeignSource) {
   EXPECT_EQ(records[1].payload[0], std::byte{3});
 }
 
-TEST_F(MediaEngineTest, CountsRtcpOnNextPortOrMuxed) {
+TEST_P(MediaEngineTest, CountsRtcpOnNextPortOrMuxed) {
   startEngine(settingsWithPairs(2));
   const auto separate = engine_->openStream(spec("c.spool"));
   const auto muxed = engine_->openStream(spec("d.spool", true));
@@ -200,7 +243,7 @@ TEST_F(MediaEngineTest, CountsRtcpOnNextPortOrMuxed) {
   EXPECT_TRUE(spooled("d.spool").empty());
 }
 
-TEST_F(MediaEngineTest, FailsWhenRangeIsExhausted) {
+TEST_P(MediaEngineTest, FailsWhenRangeIsExhausted) {
   startEngine(settingsWithPairs(2));
   const auto first = engine_->openStream(spec("e1.spool"));
   const auto second = engine_->openStream(spec("e2.spool"));
@@ -213,10 +256,10 @@ TEST_F(MediaEngineTest, FailsWhenRangeIsExhausted) {
   EXPECT_FALSE(std::filesystem::exists(dir_.path() / "e3.spool"));
 }
 
-TEST_F(MediaEngineTest, ReusesPortOnlyAfterCooldown) {
+TEST_P(MediaEngineTest, ReusesPortOnlyAfterCooldown) {
   startEngine(settingsWithPairs(1));
   const auto first = engine_->openStream(spec("f1.spool"));
-  ASSERT_TRUE(first);
+  ASSERT_TRUE(first) << first.error().message;
   closeAndWait(first->id);
   EXPECT_FALSE(engine_->openStream(spec("f2.spool")));
   clock_.advance(9s);
@@ -227,17 +270,17 @@ TEST_F(MediaEngineTest, ReusesPortOnlyAfterCooldown) {
   EXPECT_EQ(again->port, first->port);
 }
 
-TEST_F(MediaEngineTest, InvalidSpoolHeaderReturnsPortAtOnce) {
+TEST_P(MediaEngineTest, InvalidSpoolHeaderReturnsPortAtOnce) {
   startEngine(settingsWithPairs(1));
   StreamSpec broken = spec("g.spool");
   broken.label = std::string(kSpoolMaxStringBytes + 1, 'x');
   const auto failed = engine_->openStream(broken);
   ASSERT_FALSE(failed);
-  EXPECT_NE(failed.error().message.find("g.spool"), std::string::npos);
+  EXPECT_NE(failed.error().message.find("g.spool"), std::string::npos) << failed.error().message;
   EXPECT_TRUE(engine_->openStream(spec("g.spool")));
 }
 
-TEST_F(MediaEngineTest, OpensWithoutTouchingTheSpoolDirectory) {
+TEST_P(MediaEngineTest, OpensWithoutTouchingTheSpoolDirectory) {
   startEngine(settingsWithPairs(1));
   StreamSpec later = spec("j.spool");
   later.spool_path = dir_.path() / "session" / "j.spool";
@@ -249,7 +292,7 @@ TEST_F(MediaEngineTest, OpensWithoutTouchingTheSpoolDirectory) {
   EXPECT_FALSE(std::filesystem::exists(later.spool_path.parent_path()));  // no RTP, no file
 }
 
-TEST_F(MediaEngineTest, SpoolThatCannotBeCreatedCountsErrorsAndSparesOtherStreams) {
+TEST_P(MediaEngineTest, SpoolThatCannotBeCreatedCountsErrorsAndSparesOtherStreams) {
   startEngine(settingsWithPairs(2));
   const auto obstacle = dir_.path() / "not-a-dir";
   { std::ofstream(obstacle) << "x"; }
@@ -281,7 +324,7 @@ TEST_F(MediaEngineTest, SpoolThatCannotBeCreatedCountsErrorsAndSparesOtherStream
   EXPECT_EQ(records[2].payload[0], std::byte{2});
 }
 
-TEST_F(MediaEngineTest, RejectsInvalidSpec) {
+TEST_P(MediaEngineTest, RejectsInvalidSpec) {
   startEngine(settingsWithPairs(1));
   StreamSpec bad_address = spec("h.spool");
   bad_address.bind_address = "localhost";
@@ -292,14 +335,14 @@ TEST_F(MediaEngineTest, RejectsInvalidSpec) {
   EXPECT_TRUE(engine_->openStream(spec("h.spool")));  // the port was not leaked
 }
 
-TEST_F(MediaEngineTest, UnknownStreamCloseReportsZeroStats) {
+TEST_P(MediaEngineTest, UnknownStreamCloseReportsZeroStats) {
   startEngine(settingsWithPairs(1));
   const StreamStats stats = closeAndWait(999);
   EXPECT_EQ(stats.packets, 0U);
   EXPECT_FALSE(stats.first_packet_epoch_us);
 }
 
-TEST_F(MediaEngineTest, DestructionFlushesOpenStreams) {
+TEST_P(MediaEngineTest, DestructionFlushesOpenStreams) {
   startEngine(settingsWithPairs(1));
   const auto handle = engine_->openStream(spec("i.spool"));
   ASSERT_TRUE(handle);
@@ -311,6 +354,149 @@ TEST_F(MediaEngineTest, DestructionFlushesOpenStreams) {
   ASSERT_EQ(records.size(), 1U);
   EXPECT_EQ(records[0].payload.size(), 2U);
 }
+
+TEST_P(MediaEngineTest, SpreadsStreamsOverThreadsAndSumsTheirStats) {
+  MediaSettings settings = settingsWithPairs(6);
+  settings.threads = 3;
+  startEngine(settings);
+  EXPECT_EQ(engine_->info().threads, 3U);
+  std::vector<StreamHandle> handles;
+  for (int i = 0; i < 6; ++i) {
+    const auto handle = engine_->openStream(spec("t" + std::to_string(i) + ".spool"));
+    ASSERT_TRUE(handle) << handle.error().message;
+    handles.push_back(*handle);
+  }
+  EXPECT_EQ(engine_->streamsPerThread(), (std::vector<uint64_t>{2, 2, 2}));
+
+  Sender sender;
+  for (std::size_t i = 0; i < handles.size(); ++i) {
+    for (uint16_t seq = 0; seq <= i; ++seq) {
+      RtpFields fields;
+      fields.seq = seq;
+      sender.send(handles[i].port, makeRtp(fields, bytesOf({static_cast<int>(i)})));
+    }
+  }
+  ASSERT_TRUE(waitFor([&] { return engine_->stats().packets == 21; }));  // 1 + 2 + ... + 6
+  EXPECT_EQ(engine_->stats().streams_active, 6U);
+
+  std::set<std::thread::id> closing_threads;
+  for (std::size_t i = 0; i < handles.size(); ++i) {
+    std::promise<std::pair<StreamStats, std::thread::id>> closed;
+    auto future = closed.get_future();
+    engine_->closeStream(handles[i].id, [&closed](StreamStats stats) {
+      closed.set_value({stats, std::this_thread::get_id()});
+    });
+    ASSERT_EQ(future.wait_for(5s), std::future_status::ready);
+    const auto [stats, thread] = future.get();
+    closing_threads.insert(thread);
+    EXPECT_EQ(stats.packets, i + 1);
+    const auto records = spooled("t" + std::to_string(i) + ".spool");
+    ASSERT_EQ(records.size(), i + 1);
+    EXPECT_EQ(records[0].payload[0], std::byte(i));
+  }
+  EXPECT_EQ(closing_threads.size(), 3U);  // each stream closes on its own media thread
+  EXPECT_EQ(engine_->streamsPerThread(), (std::vector<uint64_t>{0, 0, 0}));
+  EXPECT_EQ(engine_->stats().streams_active, 0U);
+  EXPECT_EQ(engine_->stats().packets, 21U);
+}
+
+TEST_P(MediaEngineTest, OpensOnTheLeastLoadedThread) {
+  MediaSettings settings = settingsWithPairs(5);
+  settings.threads = 2;
+  startEngine(settings);
+  std::vector<StreamHandle> handles;
+  for (int i = 0; i < 4; ++i) {
+    const auto handle = engine_->openStream(spec("u" + std::to_string(i) + ".spool"));
+    ASSERT_TRUE(handle);
+    handles.push_back(*handle);
+  }
+  EXPECT_EQ(engine_->streamsPerThread(), (std::vector<uint64_t>{2, 2}));
+  closeAndWait(handles[0].id);
+  closeAndWait(handles[2].id);
+  closeAndWait(handles[1].id);
+  const auto after_close = engine_->streamsPerThread();
+  ASSERT_EQ(after_close[0] + after_close[1], 1U);
+  const std::size_t busy = after_close[0] == 1 ? 0 : 1;
+  ASSERT_TRUE(engine_->openStream(spec("u4.spool")));
+  EXPECT_EQ(engine_->streamsPerThread()[1 - busy], 1U);  // the idle thread took it
+}
+
+TEST_P(MediaEngineTest, EachStreamHoldsItsSocketsThenItsSpoolFile) {
+  Sender sender;  // its socket is open before counting starts
+  const int64_t before_engine = openDescriptorCount();
+  ASSERT_GE(before_engine, 0);
+  MediaSettings settings = settingsWithPairs(3);
+  settings.threads = 2;
+  startEngine(settings);
+  const int64_t base = openDescriptorCount();
+  EXPECT_EQ(base - before_engine, 2 * MediaEngine::kDescriptorsPerThread);
+
+  const auto separate1 = engine_->openStream(spec("v1.spool"));
+  const auto separate2 = engine_->openStream(spec("v2.spool"));
+  const auto muxed = engine_->openStream(spec("v3.spool", true));
+  ASSERT_TRUE(separate1 && separate2 && muxed);
+  // Sockets only: a spool file is created with the stream's first write.
+  EXPECT_EQ(openDescriptorCount() - base, 2 + 2 + 1);
+
+  for (uint16_t port : {separate1->port, separate2->port, muxed->port}) {
+    sender.send(port, makeRtp(RtpFields{}, bytesOf({7})));
+  }
+  ASSERT_TRUE(waitFor([&] { return engine_->stats().packets == 3; }));
+  clock_.advance(50ms);  // the periodic flush creates the three spool files
+  const int64_t all_open =
+      2 * MediaEngine::descriptorsPerStream(false) + MediaEngine::descriptorsPerStream(true);
+  EXPECT_TRUE(waitFor([&] { return openDescriptorCount() - base == all_open; }))
+      << openDescriptorCount() - base;
+  EXPECT_TRUE(std::filesystem::exists(dir_.path() / "v3.spool"));
+
+  for (uint64_t id : {separate1->id, separate2->id, muxed->id}) {
+    closeAndWait(id);
+  }
+  EXPECT_EQ(openDescriptorCount(), base);
+}
+
+TEST_P(MediaEngineTest, ReportsTheSocketBufferTheKernelGrants) {
+  MediaSettings settings = settingsWithPairs(1);
+  // Below the default net.core.rmem_max, so granted without privileges: Linux doubles it.
+  settings.socket_buffer_bytes = 96 * 1024;
+  startEngine(settings);
+  EXPECT_EQ(engine_->info().socket_receive_buffer_bytes, 2U * 96 * 1024);
+}
+
+TEST_P(MediaEngineTest, RaisesTheOpenFileLimitAtStart) {
+  rlimit original{};
+  ASSERT_EQ(::getrlimit(RLIMIT_NOFILE, &original), 0);
+  if (original.rlim_max == RLIM_INFINITY || original.rlim_max < 256) {
+    GTEST_SKIP() << "hard open-file limit unsuitable for the test";
+  }
+  rlimit lowered = original;
+  lowered.rlim_cur = 200;
+  ASSERT_EQ(::setrlimit(RLIMIT_NOFILE, &lowered), 0);
+  startEngine(settingsWithPairs(1));
+  rlimit now{};
+  ASSERT_EQ(::getrlimit(RLIMIT_NOFILE, &now), 0);
+  EXPECT_EQ(now.rlim_cur, original.rlim_max);
+  EXPECT_EQ(engine_->info().open_file_limit, original.rlim_max);
+  ::setrlimit(RLIMIT_NOFILE, &original);
+}
+
+TEST_P(MediaEngineTest, RunsIoUringWhenTheKernelAllowsItElseRecvmmsg) {
+  startEngine(settingsWithPairs(1));
+  ReceiveBackend expected = ReceiveBackend::Recvmmsg;
+  if (GetParam() == ReceiveBackend::IoUring) {
+    UniqueFd wakeup(::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC));
+    if (createUringReceiveLoop(wakeup.get(), clock_)) {
+      expected = ReceiveBackend::IoUring;
+    }
+  }
+  EXPECT_EQ(engine_->info().receive_backend, expected);
+}
+
+INSTANTIATE_TEST_SUITE_P(Backends, MediaEngineTest,
+                         ::testing::Values(ReceiveBackend::Recvmmsg, ReceiveBackend::IoUring),
+                         [](const auto& param_info) {
+                           return std::string(toString(param_info.param));
+                         });
 
 }  // namespace
 }  // namespace siprecd::media

@@ -1,6 +1,7 @@
 #include "media/media_settings.hpp"
 
 #include <gtest/gtest.h>
+#include <sched.h>
 
 namespace siprecd::media {
 namespace {
@@ -32,6 +33,34 @@ TEST(PortRangeParse, RejectsRangeWithoutEvenOddPair) {
   EXPECT_TRUE(parsePortRange("1001-1003"));
   EXPECT_FALSE(parsePortRange("65535-65535"));
   EXPECT_TRUE(parsePortRange("65534-65535"));
+}
+
+TEST(ReceiveBackendParse, AcceptsTheTwoBackendNames) {
+  EXPECT_EQ(*parseReceiveBackend("recvmmsg"), ReceiveBackend::Recvmmsg);
+  EXPECT_EQ(*parseReceiveBackend("io_uring"), ReceiveBackend::IoUring);
+  EXPECT_EQ(toString(ReceiveBackend::IoUring), "io_uring");
+  const auto bad = parseReceiveBackend("epoll");
+  ASSERT_FALSE(bad);
+  EXPECT_NE(bad.error().message.find("epoll"), std::string::npos);
+}
+
+TEST(MediaThreads, ExplicitCountIsKept) {
+  EXPECT_EQ(resolveMediaThreads(3), 3U);
+}
+
+TEST(MediaThreads, ZeroMeansOnePerCpuOfTheAffinityMask) {
+  cpu_set_t cpus;
+  CPU_ZERO(&cpus);
+  ASSERT_EQ(::sched_getaffinity(0, sizeof(cpus), &cpus), 0);
+  EXPECT_EQ(resolveMediaThreads(0), static_cast<unsigned>(CPU_COUNT(&cpus)));
+}
+
+TEST(MediaSettingsDefaults, SpoolBufferHoldsAFlushIntervalOfG711) {
+  const MediaSettings settings;
+  // 50 records of 24 + 160 + 4 bytes per second of 20 ms G.711.
+  EXPECT_GE(settings.spool_buffer_bytes, 50U * 188 * settings.flush_interval.count() / 1000);
+  EXPECT_EQ(settings.threads, 0U);
+  EXPECT_EQ(settings.receive_backend, ReceiveBackend::Recvmmsg);
 }
 
 }  // namespace

@@ -251,6 +251,89 @@ TEST(ReceiveStatistics, CountsArrivalGapsOver200Ms) {
   EXPECT_EQ(stats.longest_gap_ms, 380U);
 }
 
+TEST(ReceiveStatistics, ListsWhereLongGapsHappened) {
+  Feeder feeder;
+  const int64_t start = 1'700'000'000'000'000;
+  int seq = 0;
+  for (int64_t at_ms : {0, 20, 40, 300, 320, 520, 900, 920}) {
+    RtpFields fields;
+    fields.seq = static_cast<uint16_t>(seq++);
+    feeder.feed(fields, start + at_ms * 1000);
+  }
+  const StreamStats stats = feeder.report();
+  ASSERT_EQ(stats.gaps.size(), 2U);
+  EXPECT_EQ(stats.gaps[0], (ArrivalGap{1'700'000'000'040, 260}));
+  EXPECT_EQ(stats.gaps[1], (ArrivalGap{1'700'000'000'520, 380}));
+}
+
+TEST(ReceiveStatistics, GapListKeepsTheFirst32AndCountsTheRest) {
+  Feeder feeder;
+  int64_t now = 1'000'000;
+  for (int seq = 0; seq < 50; ++seq) {
+    RtpFields fields;
+    fields.seq = static_cast<uint16_t>(seq);
+    feeder.feed(fields, now);
+    now += 300'000;
+  }
+  const StreamStats stats = feeder.report();
+  EXPECT_EQ(stats.gaps_over_200ms, 49U);
+  ASSERT_EQ(stats.gaps.size(), StreamStats::kMaxListedGaps);
+  EXPECT_EQ(stats.gaps.front(), (ArrivalGap{1'000, 300}));
+  EXPECT_EQ(stats.gaps.back(), (ArrivalGap{1'000 + 31 * 300, 300}));
+}
+
+TEST(ReceiveStatistics, NoGapNoList) {
+  Feeder feeder;
+  feeder.audioRange(0, 99);
+  const StreamStats stats = feeder.report();
+  EXPECT_TRUE(stats.gaps.empty());
+  EXPECT_EQ(stats.gaps.capacity(), 0U);
+}
+
+TEST(ReceiveStatistics, ReorderedPacketIsLateOnlyMoreThan60MsAfterTheNewest) {
+  Feeder feeder;
+  const int64_t start = 1'000'000;
+  auto at = [&feeder, start](uint16_t seq, int64_t ms) {
+    RtpFields fields;
+    fields.seq = seq;
+    fields.timestamp = seq * 160U;
+    feeder.feed(fields, start + ms * 1000);
+  };
+  at(0, 0);
+  at(2, 40);
+  at(1, 60);  // 20 ms after seq 2 arrived: reordered, in time for a jitter buffer
+  at(4, 80);
+  at(3, 140);  // exactly 60 ms after seq 4: not late
+  at(6, 160);
+  at(5, 221);  // 61 ms after seq 6: late
+  at(7, 230);
+  at(5, 300);  // a duplicate is never late
+  at(10, 400);
+  at(8, 700);  // long after seq 10: late
+  const StreamStats stats = feeder.report();
+  EXPECT_EQ(stats.reordered, 4U);
+  EXPECT_EQ(stats.late, 2U);
+  EXPECT_EQ(stats.duplicates, 1U);
+  EXPECT_EQ(stats.lost, 1U);  // seq 9
+}
+
+TEST(ReceiveStatistics, TimestampWrapKeepsJitterSmall) {
+  Feeder feeder;
+  const int64_t start = 1'000'000;
+  for (uint16_t i = 0; i < 20; ++i) {
+    RtpFields fields;
+    fields.seq = static_cast<uint16_t>(65530 + i);                         // the sequence wraps too
+    fields.timestamp = static_cast<uint32_t>(0xFFFFFB00ULL + i * 160ULL);  // wraps at i = 8
+    feeder.feed(fields, start + i * 20'000);
+  }
+  const StreamStats stats = feeder.report();
+  EXPECT_EQ(stats.expected, 20U);
+  EXPECT_EQ(stats.lost, 0U);
+  EXPECT_EQ(stats.sequence_restarts, 0U);
+  EXPECT_EQ(stats.extended_highest_seq, 65536U + 13U);
+  EXPECT_LT(stats.jitter_ms, 0.001);
+}
+
 TEST(ReceiveStatistics, DtmfEventCountedOnceDespiteEndRetransmissions) {
   Feeder feeder;
   int64_t now = 1'000'000;

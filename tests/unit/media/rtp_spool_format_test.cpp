@@ -159,5 +159,52 @@ TEST(SpoolParser, WalksHeaderAndRecordsAndReportsTornTail) {
   EXPECT_FALSE(parser.next());
 }
 
+TEST(SpoolParser, SkipsRecordsOfUnknownKindsAndReadsSenderReports) {
+  auto bytes = *encodeSpoolHeader(sampleHeader());
+  const auto payload = bytesOf({1, 2});
+  const auto ntp = bytesOf({0x83, 0xAA, 0x7E, 0x80, 0x80, 0, 0, 0});
+  auto append = [&bytes](const SpoolRecord& record) {
+    const auto encoded = encodeRecord(record);
+    bytes.insert(bytes.end(), encoded.begin(), encoded.end());
+  };
+  SpoolRecord rtp;
+  rtp.seq = SeqNum(1);
+  rtp.payload = payload;
+  append(rtp);
+  SpoolRecord future;
+  future.kind = static_cast<SpoolRecordKind>(77);
+  future.payload = payload;
+  append(future);
+  SpoolRecord report;
+  report.kind = SpoolRecordKind::SenderReport;
+  report.timestamp = RtpTimestamp(0xA0B0C0D0);
+  report.ssrc = Ssrc(9);
+  report.payload = ntp;
+  append(report);
+  rtp.seq = SeqNum(2);
+  append(rtp);
+
+  SpoolParser parser(bytes);
+  ASSERT_TRUE(parser.header());
+  EXPECT_EQ(parser.next()->seq, SeqNum(1));
+  const auto sender_report = parser.next();
+  ASSERT_TRUE(sender_report);
+  EXPECT_EQ(sender_report->kind, SpoolRecordKind::SenderReport);
+  EXPECT_EQ(sender_report->timestamp, RtpTimestamp(0xA0B0C0D0));
+  EXPECT_EQ(spoolSenderReportNtp(*sender_report), 0x83AA7E8080000000ULL);
+  EXPECT_EQ(parser.next()->seq, SeqNum(2));
+  EXPECT_FALSE(parser.next());
+  EXPECT_EQ(parser.endStatus(), SpoolDecodeStatus::Ok);
+  EXPECT_EQ(parser.validBytes(), bytes.size());
+
+  // decodeSpoolRecord itself still hands the unknown kind over, for readers that skip.
+  const auto header_bytes = encodeSpoolHeader(sampleHeader())->size();
+  const auto decoded =
+      decodeSpoolRecord(std::span(bytes).subspan(header_bytes + spoolRecordBytes(2)));
+  ASSERT_EQ(decoded.status, SpoolDecodeStatus::Ok);
+  EXPECT_FALSE(isKnownSpoolRecordKind(decoded.value->kind));
+  EXPECT_FALSE(spoolSenderReportNtp(*decoded.value));
+}
+
 }  // namespace
 }  // namespace siprecd::media

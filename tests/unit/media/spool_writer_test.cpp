@@ -3,10 +3,13 @@
 #include <csignal>
 #include <filesystem>
 #include <fstream>
+#include <future>
 
+#include <fcntl.h>
 #include <gtest/gtest.h>
 #include <sys/resource.h>
 
+#include "media/spool_closer.hpp"
 #include "media_test_support.hpp"
 
 namespace siprecd::media {
@@ -332,6 +335,153 @@ TEST(SpoolWriter, WriteErrorsAreCountedAndLeaveWholeRecords) {
   EXPECT_EQ(parser.endStatus(), SpoolDecodeStatus::Ok);
   ASSERT_EQ(records.size(), writer->stats().records_written);
   EXPECT_EQ(records.back().seq, SeqNum(1000));
+}
+
+using std::chrono::milliseconds;
+using std::chrono::steady_clock;
+
+SpoolWriterSettings everySecond() {
+  SpoolWriterSettings settings;
+  settings.buffer_bytes = 4096;
+  settings.flush_interval = milliseconds(1000);
+  return settings;
+}
+
+TEST(SpoolWriterPeriodicFlush, FlushesOncePerIntervalAndHandsOutASync) {
+  TempDir dir;
+  const auto path = dir.path() / "session" / "p.spool";
+  auto writer = SpoolWriter::create(path, header(), everySecond());
+  ASSERT_TRUE(writer);
+  const std::vector<std::byte> payload(160, std::byte{0x42});
+  const steady_clock::time_point t0{};
+  EXPECT_FALSE(writer->periodicFlush(t0));  // starts the period
+  writer->append(recordWith(1, payload));
+  EXPECT_FALSE(writer->periodicFlush(t0 + milliseconds(999)));
+  EXPECT_FALSE(std::filesystem::exists(path));
+  auto sync = writer->periodicFlush(t0 + milliseconds(1000));
+  ASSERT_TRUE(std::filesystem::exists(path));  // flushed
+  EXPECT_EQ(writer->stats().records_written, 1U);
+  ASSERT_TRUE(sync);
+  // While that sync is pending no other is handed out, even with new data.
+  writer->append(recordWith(2, payload));
+  EXPECT_FALSE(writer->periodicFlush(t0 + milliseconds(2000)));
+  EXPECT_EQ(writer->stats().records_written, 2U);
+  sync->run();
+  EXPECT_EQ(writer->stats().write_errors, 0U);
+  // Data written since the last sync: the next period syncs again.
+  auto next = writer->periodicFlush(t0 + milliseconds(3000));
+  ASSERT_TRUE(next);
+  next->run();
+  // Nothing new: no sync.
+  EXPECT_FALSE(writer->periodicFlush(t0 + milliseconds(4000)));
+  EXPECT_TRUE(writer->finish());
+  EXPECT_FALSE(writer->periodicFlush(t0 + milliseconds(5000)));
+}
+
+TEST(SpoolWriterPeriodicFlush, NoFileNoSync) {
+  TempDir dir;
+  auto writer = SpoolWriter::create(dir.path() / "n.spool", header(), everySecond());
+  ASSERT_TRUE(writer);
+  const steady_clock::time_point t0{};
+  EXPECT_FALSE(writer->periodicFlush(t0));
+  EXPECT_FALSE(writer->periodicFlush(t0 + milliseconds(1000)));
+  EXPECT_FALSE(std::filesystem::exists(dir.path() / "n.spool"));
+}
+
+TEST(SpoolWriterPeriodicFlush, ADroppedSyncDoesNotBlockLaterOnes) {
+  TempDir dir;
+  auto writer = SpoolWriter::create(dir.path() / "d.spool", header(), everySecond());
+  ASSERT_TRUE(writer);
+  const std::vector<std::byte> payload(10, std::byte{1});
+  const steady_clock::time_point t0{};
+  EXPECT_FALSE(writer->periodicFlush(t0));
+  writer->append(recordWith(1, payload));
+  {
+    auto dropped = writer->periodicFlush(t0 + milliseconds(1000));
+    ASSERT_TRUE(dropped);
+  }
+  writer->append(recordWith(2, payload));
+  EXPECT_TRUE(writer->periodicFlush(t0 + milliseconds(2000)));
+}
+
+TEST(SpoolWriterPeriodicFlush, SyncsRunOnTheCloserThread) {
+  TempDir dir;
+  auto writer = SpoolWriter::create(dir.path() / "c.spool", header(), everySecond());
+  ASSERT_TRUE(writer);
+  const std::vector<std::byte> payload(10, std::byte{1});
+  const steady_clock::time_point t0{};
+  EXPECT_FALSE(writer->periodicFlush(t0));
+  writer->append(recordWith(1, payload));
+  auto sync = writer->periodicFlush(t0 + milliseconds(1000));
+  ASSERT_TRUE(sync);
+  std::promise<SpoolWriterStats> closed;
+  {
+    SpoolCloser closer;
+    closer.start();
+    closer.submitSync(std::move(*sync));
+    closer.submit(std::move(*writer), [&closed](const SpoolWriterStats& stats, Result<void> done) {
+      EXPECT_TRUE(done);
+      closed.set_value(stats);
+    });
+  }
+  const SpoolWriterStats stats = closed.get_future().get();
+  EXPECT_EQ(stats.write_errors, 0U);
+  EXPECT_EQ(stats.records_written, 1U);
+}
+
+TEST(SpoolWriterPeriodicFlush, ACloserThatIsNotRunningDropsSyncs) {
+  TempDir dir;
+  auto writer = SpoolWriter::create(dir.path() / "s.spool", header(), everySecond());
+  ASSERT_TRUE(writer);
+  const std::vector<std::byte> payload(10, std::byte{1});
+  const steady_clock::time_point t0{};
+  EXPECT_FALSE(writer->periodicFlush(t0));
+  writer->append(recordWith(1, payload));
+  auto sync = writer->periodicFlush(t0 + milliseconds(1000));
+  ASSERT_TRUE(sync);
+  SpoolCloser stopped;
+  stopped.submitSync(std::move(*sync));
+  writer->append(recordWith(2, payload));
+  EXPECT_TRUE(writer->periodicFlush(t0 + milliseconds(2000)));  // not left "in flight"
+}
+
+TEST(SpoolWriterAdopt, WritesTheHeaderFirstIntoTheGivenFile) {
+  TempDir dir;
+  const auto path = dir.path() / "adopted.spool";
+  UniqueFd file(::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0640));
+  ASSERT_TRUE(file.valid());
+  auto writer = SpoolWriter::adopt(std::move(file), path, header(), everySecond());
+  ASSERT_TRUE(writer) << writer.error().message;
+  const std::vector<std::byte> payload(3, std::byte{7});
+  writer->append(recordWith(5, payload));
+  ASSERT_TRUE(writer->finish());
+  const auto bytes = readFile(path);
+  SpoolParser parser(bytes);
+  ASSERT_TRUE(parser.header());
+  EXPECT_EQ(*parser.header(), header());
+  const auto records = parseAll(parser);
+  ASSERT_EQ(records.size(), 1U);
+  EXPECT_EQ(records[0].seq, SeqNum(5));
+  EXPECT_FALSE(SpoolWriter::adopt(UniqueFd(), path, header(), everySecond()));
+}
+
+TEST(SpoolWriterAdopt, DiskFullIsCountedNeverFatal) {
+  UniqueFd full(::open("/dev/full", O_WRONLY | O_CLOEXEC));
+  ASSERT_TRUE(full.valid());
+  auto writer = SpoolWriter::adopt(std::move(full), "/dev/full", header(), everySecond());
+  ASSERT_TRUE(writer);
+  const std::vector<std::byte> payload(160, std::byte{1});
+  for (uint16_t seq = 0; seq < 100; ++seq) {
+    writer->append(recordWith(seq, payload));
+  }
+  writer->flush();
+  const SpoolWriterStats stats = writer->stats();
+  EXPECT_EQ(stats.records_written, 0U);
+  EXPECT_EQ(stats.records_dropped, 100U);
+  EXPECT_GT(stats.write_errors, 0U);
+  const auto finished = writer->finish();
+  ASSERT_FALSE(finished);
+  EXPECT_NE(finished.error().message.find("/dev/full"), std::string::npos);
 }
 
 }  // namespace

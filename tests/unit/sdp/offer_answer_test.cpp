@@ -278,26 +278,6 @@ TEST(SdpAnswer, RejectsStreamWithoutConnection) {
   EXPECT_TRUE(streams[1].accepted);
 }
 
-TEST(SdpAnswer, RejectsSrtpUnlessPolicyAcceptsIt) {
-  SessionDescription offer = offerWith(
-      "m=audio 4000 RTP/SAVP 0\n"
-      "a=crypto:1 AES_CM_128_HMAC_SHA1_80 inline:PS1uQCVeeCFCanVmcjkpPywjNWhcYD0mXXtxaVBR\n"
-      "m=audio 4002 RTP/AVP 0\nm=audio 4004 UDP/TLS/RTP/SAVPF 0\nm=audio 4006 RTP/SAVP 0\n");
-  std::vector<NegotiatedStream> streams = accepted(offer);
-  EXPECT_FALSE(streams[0].accepted);
-  EXPECT_EQ(streams[0].reject_reason, "SRTP (RTP/SAVP) is not accepted");
-  EXPECT_TRUE(streams[1].accepted);
-  EXPECT_EQ(streams[2].reject_reason, "DTLS-SRTP (UDP/TLS/RTP/SAVPF) is not supported");
-
-  AnswerPolicy policy;
-  policy.accept_srtp = true;
-  streams = accepted(offer, policy);
-  EXPECT_TRUE(streams[0].accepted);
-  EXPECT_FALSE(streams[2].accepted);
-  EXPECT_FALSE(streams[3].accepted);
-  EXPECT_EQ(streams[3].reject_reason, "RTP/SAVP offered without a usable a=crypto");
-}
-
 TEST(SdpAnswer, AnswerToMixedOfferParsesBack) {
   SessionDescription offer = offerOf(readFixture("siprec_offer_mixed.sdp"));
   AnswerPolicy policy;

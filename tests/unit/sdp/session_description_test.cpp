@@ -134,47 +134,6 @@ TEST(SdpSession, MediaConnectionOverridesSessionConnection) {
   EXPECT_EQ(none.effectiveConnection(none.media[0]), nullptr);
 }
 
-TEST(SdpCrypto, ParsesTagSuiteKeyLifetimeAndMki) {
-  auto crypto = parseCrypto(
-      "1 AES_CM_128_HMAC_SHA1_80 inline:PS1uQCVeeCFCanVmcjkpPywjNWhcYD0mXXtxaVBR|2^20|1:4");
-  ASSERT_TRUE(crypto) << crypto.error().message;
-  EXPECT_EQ(crypto->tag, 1u);
-  EXPECT_EQ(crypto->suite, "AES_CM_128_HMAC_SHA1_80");
-  ASSERT_EQ(crypto->keys.size(), 1u);
-  EXPECT_EQ(crypto->keys[0].method, "inline");
-  EXPECT_EQ(crypto->keys[0].key_salt, "PS1uQCVeeCFCanVmcjkpPywjNWhcYD0mXXtxaVBR");
-  EXPECT_EQ(crypto->keys[0].lifetime, "2^20");
-  EXPECT_EQ(crypto->keys[0].mki, 1u);
-  EXPECT_EQ(crypto->keys[0].mki_length, 4u);
-  EXPECT_TRUE(crypto->session_params.empty());
-}
-
-TEST(SdpCrypto, ParsesSeveralKeysAndSessionParams) {
-  auto crypto = parseCrypto(
-      "7 AES_CM_128_HMAC_SHA1_32 inline:AAAA|1:4;inline:BBBB|2:4 UNENCRYPTED_SRTCP KDR=1");
-  ASSERT_TRUE(crypto) << crypto.error().message;
-  EXPECT_EQ(crypto->tag, 7u);
-  ASSERT_EQ(crypto->keys.size(), 2u);
-  EXPECT_FALSE(crypto->keys[0].lifetime);
-  EXPECT_EQ(crypto->keys[1].key_salt, "BBBB");
-  EXPECT_EQ(crypto->keys[1].mki, 2u);
-  EXPECT_EQ(crypto->session_params, (std::vector<std::string>{"UNENCRYPTED_SRTCP", "KDR=1"}));
-}
-
-TEST(SdpCrypto, RejectsMalformedValues) {
-  EXPECT_FALSE(parseCrypto("1 AES_CM_128_HMAC_SHA1_80"));
-  EXPECT_FALSE(parseCrypto("x AES_CM_128_HMAC_SHA1_80 inline:AAAA"));
-  EXPECT_FALSE(parseCrypto("1234567890 AES_CM_128_HMAC_SHA1_80 inline:AAAA"));
-  EXPECT_FALSE(parseCrypto("1 AES_CM_128_HMAC_SHA1_80 inlineAAAA"));
-  EXPECT_FALSE(parseCrypto("1 AES_CM_128_HMAC_SHA1_80 inline:"));
-  EXPECT_FALSE(parseCrypto("1 AES_CM_128_HMAC_SHA1_80 inline:AAAA|2^x"));
-  EXPECT_FALSE(parseCrypto("1 AES_CM_128_HMAC_SHA1_80 inline:AAAA|1:0"));
-  auto error = parseCrypto("1 AES_CM_128_HMAC_SHA1_80 inline:AAAA|a:b");
-  ASSERT_FALSE(error);
-  EXPECT_EQ(error.error().code, 400);
-  EXPECT_NE(error.error().message.find("MKI"), std::string::npos);
-}
-
 TEST(SdpMedia, CryptosSkipsMalformedLines) {
   MediaDescription media = audio("0",
                                  "a=crypto:1 AES_CM_128_HMAC_SHA1_80 inline:AAAA\n"

@@ -1,0 +1,286 @@
+#!/usr/bin/env python3
+"""RTP receive capacity of siprecd against a bare reference receiver (part of `make bench`).
+
+Usage: bench/capacity.py BUILD_DIR
+
+Every figure comes from real runs on loopback: the receiver (siprecd, or bench/bare_receiver)
+is pinned to CPU 0, the load generator (bench/rtp_load) to CPU 1. A probe sets up N
+two-stream G.711 calls (through siprecd's SIP for real; straight to the ports for the bare
+receiver), sends 20 ms RTP to every stream for a window, reads the receiver's packet count
+and ends the calls with BYE. A probe passes when every call was answered, no packet was
+lost and the generator kept its deadlines (no slot a whole period late).
+
+Capacity: the largest N that passes, found by doubling from BENCH_CPU_CALLS up to
+BENCH_MAX_CALLS with short probes, bisecting, then confirmed over BENCH_CAPACITY_SECONDS
+(stepping down 10 % when the confirmation fails). The first probe (BENCH_CPU_CALLS calls over
+BENCH_CPU_SECONDS) gives CPU, RSS and descriptors per call.
+
+Environment (all optional):
+  BENCH_CAPACITY_SECONDS  confirmation window, default 60
+  BENCH_PROBE_SECONDS     search probe window, default 10
+  BENCH_CPU_CALLS         calls of the CPU/RSS probe and first search step, default 1000
+  BENCH_CPU_SECONDS       its window, default 20
+  BENCH_MAX_CALLS         search ceiling; default: what the open-file hard limit allows
+                          siprecd (6 descriptors per call), rounded down to 100
+  BENCH_STEP              search resolution in calls, default 100
+  BENCH_SETUP_RATE        call set-ups per second, default 400
+  BENCH_CAPACITY=0        skip the capacity search (CPU/RSS probe only)
+  BENCH_BARE=0            skip the bare receiver
+  BENCH_BACKENDS=0        skip the recvmmsg / io_uring comparison of the engine alone
+  BENCH_RX_CPU, BENCH_GEN_CPU   CPUs of the receiver and the generator, default 0 and 1
+"""
+
+import json
+import os
+import resource
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+
+DESCRIPTORS_PER_CALL = 6  # 2 streams x (RTP socket + RTCP socket + spool file)
+
+
+def env_int(name, default):
+    return int(os.environ.get(name, default))
+
+
+BUILD = sys.argv[1] if len(sys.argv) > 1 else "build"
+SIPRECD = os.path.join(BUILD, "siprecd")
+TOOLS = os.path.join(BUILD, "bench")
+RX_CPU = os.environ.get("BENCH_RX_CPU", "0")
+GEN_CPU = os.environ.get("BENCH_GEN_CPU", "1")
+CAPACITY_S = env_int("BENCH_CAPACITY_SECONDS", 60)
+PROBE_S = env_int("BENCH_PROBE_SECONDS", 10)
+CPU_CALLS = env_int("BENCH_CPU_CALLS", 1000)
+CPU_S = env_int("BENCH_CPU_SECONDS", 20)
+STEP = env_int("BENCH_STEP", 100)
+SETUP_RATE = env_int("BENCH_SETUP_RATE", 400)
+HARD_FDS = resource.getrlimit(resource.RLIMIT_NOFILE)[1]
+DEFAULT_MAX = (min(HARD_FDS, 1 << 20) - 300) // DESCRIPTORS_PER_CALL // STEP * STEP
+MAX_CALLS = env_int("BENCH_MAX_CALLS", DEFAULT_MAX)
+FIRST_RTP_PORT, LAST_RTP_PORT = 10000, 59999
+
+
+def free_port(kind):
+    with socket.socket(socket.AF_INET, kind) as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def run_load(args):
+    command = ["taskset", "-c", GEN_CPU, os.path.join(TOOLS, "rtp_load"),
+               "--setup-rate", str(SETUP_RATE)] + [str(a) for a in args]
+    done = subprocess.run(command, capture_output=True, text=True, timeout=3600)
+    lines = [line for line in done.stdout.splitlines() if line.startswith("{")]
+    if done.returncode != 0 or not lines:
+        raise RuntimeError(f"rtp_load failed ({done.returncode}): {done.stderr.strip()[-500:]}")
+    return json.loads(lines[-1])
+
+
+def verdict(result):
+    if result["answered"] < result["calls"]:
+        return "setup failed"
+    if result["received"] < 0:
+        return "no count"
+    if result["lost"] > 0:
+        return "loss" + (" (generator late)" if result["late_slots"] else "")
+    if result["late_slots"] > 0:
+        return "generator late"
+    return "ok"
+
+
+def siprecd_probe(calls, seconds):
+    work = tempfile.mkdtemp(prefix="siprecd-bench-")
+    sip, http = free_port(socket.SOCK_DGRAM), free_port(socket.SOCK_STREAM)
+    config = os.path.join(work, "siprecd.yaml")
+    with open(config, "w") as out:
+        out.write("media:\n  threads: 1\n")
+    log = open(os.path.join(work, "siprecd.log"), "w")
+    proc = subprocess.Popen(
+        ["taskset", "-c", RX_CPU, SIPRECD, "--config", config,
+         "--sip-listen", f"udp:127.0.0.1:{sip}", "--http-listen", f"127.0.0.1:{http}",
+         "--data-dir", os.path.join(work, "data"),
+         "--rtp-ports", f"{FIRST_RTP_PORT}-{LAST_RTP_PORT}", "--media-ip", "127.0.0.1",
+         "--log-level", "warn"], stdout=subprocess.DEVNULL, stderr=log)
+    try:
+        deadline = time.time() + 30
+        while True:
+            try:
+                urllib.request.urlopen(f"http://127.0.0.1:{http}/readyz", timeout=1)
+                break
+            except OSError:
+                if proc.poll() is not None or time.time() > deadline:
+                    raise RuntimeError("siprecd did not become ready")
+                time.sleep(0.1)
+        return run_load(["--calls", calls, "--seconds", seconds, "--sip", f"127.0.0.1:{sip}",
+                         "--metrics", f"127.0.0.1:{http}", "--watch-pid", proc.pid])
+    finally:
+        # The calls have ended; their recordings' rendering is not what is measured.
+        proc.kill()
+        proc.wait()
+        log.close()
+        shutil.rmtree(work, ignore_errors=True)
+
+
+def direct_probe(command, calls, seconds):
+    """Runs a receiver that writes its ports to --ports-file, and loads it directly."""
+    work = tempfile.mkdtemp(prefix="siprecd-bench-")
+    ports, metrics = os.path.join(work, "ports"), free_port(socket.SOCK_STREAM)
+    proc = subprocess.Popen(
+        ["taskset", "-c", RX_CPU] + command +
+        ["--streams", str(2 * calls), "--first-port", str(FIRST_RTP_PORT),
+         "--last-port", str(LAST_RTP_PORT), "--dir", os.path.join(work, "data"),
+         "--metrics-port", str(metrics), "--ports-file", ports],
+        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.time() + 120
+        while not os.path.exists(ports):
+            if proc.poll() is not None or time.time() > deadline:
+                raise RuntimeError("receiver did not start: " + (proc.stderr.read() or "")[-500:])
+            time.sleep(0.1)
+        return run_load(["--calls", calls, "--seconds", seconds, "--direct", ports,
+                         "--metrics", f"127.0.0.1:{metrics}", "--watch-pid", proc.pid])
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(timeout=120)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+        shutil.rmtree(work, ignore_errors=True)
+
+
+def bare_probe(calls, seconds):
+    return direct_probe([os.path.join(TOOLS, "bare_receiver")], calls, seconds)
+
+
+def engine_probe(backend):
+    def probe(calls, seconds):
+        return direct_probe([os.path.join(TOOLS, "media_engine_bench"), "--backend", backend,
+                             "--threads", "1"], calls, seconds)
+    return probe
+
+
+def log_probe(name, calls, seconds, result):
+    print(f"  {name:<8} {calls:>6} calls {seconds:>3} s: {verdict(result):<24} "
+          f"lost {result['lost']:.0f}/{result['sent']}, "
+          f"{result['cpu_core_percent']:.1f} % core, "
+          f"{result['cpu_us_per_packet']:.2f} us/packet, generator late max "
+          f"{result['max_late_ms']:.1f} ms", flush=True)
+
+
+def capacity(name, probe, first_result):
+    """Doubling search, bisection, confirmation; returns (calls, capped, confirm result)."""
+    probed = {CPU_CALLS: first_result}
+
+    def passes(calls, seconds=PROBE_S):
+        if seconds == PROBE_S and calls in probed:
+            result = probed[calls]
+        else:
+            result = probe(calls, seconds)
+            log_probe(name, calls, seconds, result)
+            if seconds == PROBE_S:
+                probed[calls] = result
+        return verdict(result) == "ok", result
+
+    good, bad, calls = 0, None, CPU_CALLS
+    while True:
+        if passes(calls)[0]:
+            good = calls
+            if calls >= MAX_CALLS:
+                break
+            calls = min(MAX_CALLS, calls * 2)
+        else:
+            bad = calls
+            break
+    while bad is not None and bad - good > max(STEP, good // 10):
+        mid = (good + bad) // 2 // STEP * STEP
+        if mid <= good or mid >= bad:
+            break
+        if passes(mid)[0]:
+            good = mid
+        else:
+            bad = mid
+    confirmed = None
+    for _ in range(3):
+        if good <= 0:
+            break
+        ok, confirmed = passes(good, CAPACITY_S)
+        if ok:
+            return good, good >= MAX_CALLS, confirmed
+        good = good * 9 // 10 // STEP * STEP
+    return 0, False, confirmed
+
+
+def per_call(result, key):
+    return result[key] if result else float("nan")
+
+
+def main():
+    started = time.time()
+    print(f"== RTP receive capacity: one media thread (receiver on CPU {RX_CPU}, "
+          f"load generator on CPU {GEN_CPU}, loopback) ==")
+    print(f"G.711 20 ms, 2 streams per call; probes of {PROBE_S} s, confirmation {CAPACITY_S} s, "
+          f"search ceiling {MAX_CALLS} calls (open-file hard limit {HARD_FDS}, "
+          f"{DESCRIPTORS_PER_CALL} descriptors per siprecd call)", flush=True)
+    rows = {}
+    for name, probe, wanted in (("siprecd", siprecd_probe, True),
+                                ("bare", bare_probe, os.environ.get("BENCH_BARE", "1") != "0")):
+        if not wanted:
+            continue
+        first = probe(CPU_CALLS, CPU_S)
+        log_probe(name, CPU_CALLS, CPU_S, first)
+        row = {"first": first}
+        if os.environ.get("BENCH_CAPACITY", "1") != "0":
+            row["capacity"], row["capped"], row["confirm"] = capacity(name, probe, first)
+        rows[name] = row
+
+    print()
+    header = f"{'':<36}{'siprecd':>22}{'bare receiver':>22}"
+    print(header)
+
+    def line(label, render, target=""):
+        cells = [render(rows[n]) if n in rows else "-" for n in ("siprecd", "bare")]
+        print(f"{label:<36}{cells[0]:>22}{cells[1]:>22}  {target}")
+
+    if all("capacity" in row for row in rows.values()) and rows:
+        line(f"capacity, zero loss over {CAPACITY_S} s",
+             lambda r: (">= " if r["capped"] else "") + f"{r['capacity']} calls")
+        if "bare" in rows and rows["bare"]["capacity"] > 0:
+            ratio = 100.0 * rows["siprecd"]["capacity"] / rows["bare"]["capacity"]
+            capped = " (both at the ceiling)" if rows["siprecd"]["capped"] and rows["bare"]["capped"] else ""
+            print(f"{'  siprecd / bare':<36}{ratio:>21.0f}%{'':>22}  target >= 90 %{capped}")
+        line("packets lost at capacity",
+             lambda r: f"{per_call(r['confirm'], 'lost'):.0f} of {per_call(r['confirm'], 'sent'):.0f}"
+             if r["confirm"] else "-")
+    line(f"CPU per call at {CPU_CALLS} calls",
+         lambda r: f"{r['first']['cpu_percent_per_call']:.4f} % core", "target <= 0.05 %")
+    line("  CPU per packet",
+         lambda r: f"{r['first']['cpu_us_per_packet']:.2f} us")
+    line("  of which media threads",
+         lambda r: f"{r['first']['media_us_per_packet']:.2f} us" if r["first"]["media_core_percent"] > 0 else "-")
+    line(f"RSS per call at {CPU_CALLS} calls",
+         lambda r: f"{r['first']['rss_per_call_kib']:.1f} KiB", "target < 64 KiB")
+    line("descriptors per call", lambda r: f"{r['first']['fds_per_call']:.2f}")
+    line(f"loss at {CPU_CALLS} calls",
+         lambda r: f"{r['first']['lost']:.0f} of {r['first']['sent']}")
+
+    if os.environ.get("BENCH_BACKENDS", "1") != "0":
+        print(f"\n== Receive backends: the engine alone (bench/media_engine_bench), 1 thread, "
+              f"{CPU_CALLS} calls, {CPU_S} s ==")
+        for backend in ("recvmmsg", "io_uring"):
+            result = engine_probe(backend)(CPU_CALLS, CPU_S)
+            print(f"{backend:<10} {result['cpu_us_per_packet']:.2f} us/packet "
+                  f"(media thread {result['media_us_per_packet']:.2f}), "
+                  f"{result['cpu_percent_per_call']:.4f} % core per call, "
+                  f"lost {result['lost']:.0f} of {result['sent']}, {verdict(result)}", flush=True)
+    print(f"\n(capacity benchmark took {time.time() - started:.0f} s)")
+
+
+if __name__ == "__main__":
+    main()
