@@ -49,6 +49,7 @@ sdp::AnswerPolicy answerPolicyFor(const DomainPolicy& domain) {
     }
     policy.codecs.push_back(sdp::CodecPreference{codec, clockRateOf(codec)});
   }
+  policy.srtp = sdp::srtpPolicyFromName(domain.srtp).value_or(sdp::SrtpPolicy::Optional);
   return policy;
 }
 
@@ -95,6 +96,22 @@ nlohmann::json streamsJson(const std::vector<RecordedStream>& streams) {
       entry["gapsOver200ms"] = stream.stats->gaps_over_200ms;
       entry["longestGapMs"] = stream.stats->longest_gap_ms;
       entry["dtmfEvents"] = stream.stats->dtmf_events;
+      entry["late"] = stream.stats->late;
+      entry["spoolRecordsDropped"] = stream.stats->spool_records_dropped;
+      entry["spoolWriteErrors"] = stream.stats->spool_write_errors;
+      entry["srtpAuthFailures"] = stream.stats->srtp_auth_failures;
+      entry["srtpReplays"] = stream.stats->srtp_replays;
+      nlohmann::json gaps = nlohmann::json::array();
+      for (const auto& gap : stream.stats->gaps) {
+        gaps.push_back({{"start", gap.start_epoch_ms}, {"duration", gap.duration_ms}});
+      }
+      entry["gaps"] = std::move(gaps);
+      if (stream.stats->first_packet_epoch_us) {
+        entry["firstPacketTime"] = *stream.stats->first_packet_epoch_us / 1000;
+      }
+      if (stream.stats->last_packet_epoch_us) {
+        entry["lastPacketTime"] = *stream.stats->last_packet_epoch_us / 1000;
+      }
     }
     list.push_back(std::move(entry));
   }
@@ -280,6 +297,10 @@ Result<void> RecordingSession::applyOffer(const sdp::SessionDescription& offer) 
     spec.clock_rate = negotiated.clock_rate;
     spec.telephone_event_pt = negotiated.telephone_event_pt;
     spec.rtcp_mux = negotiated.rtcp_mux;
+    if (negotiated.remote_crypto) {
+      spec.srtp = media::StreamSpec::Srtp{negotiated.remote_crypto->suite,
+                                          negotiated.remote_crypto->master_key_salt};
+    }
     auto handle = context_.media.openStream(spec);
     if (!handle) {
       return fail("stream " + std::to_string(negotiated.index) + ": " + handle.error().message,
