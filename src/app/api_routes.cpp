@@ -62,6 +62,19 @@ HttpResponse errorResponse(const Error& error) {
   return HttpResponse::jsonError(status, error.message);
 }
 
+/// Whether `authorization` is accepted by a domain other than `requested` (an API key or
+/// token of another tenant: 403 rather than 401).
+bool validForAnotherDomain(const control::DomainDirectory& domains, const std::string& requested,
+                           const std::string& authorization, int64_t now_s) {
+  for (const auto& [name, settings] : domains) {
+    if (name != requested && settings && settings->hasCredentials() &&
+        control::authenticateApiRequest(*settings, authorization, now_s)) {
+      return true;
+    }
+  }
+  return false;
+}
+
 /// Domain (404), credentials (401/403) and rate limit (429) before `handler`.
 HttpHandler guarded(std::shared_ptr<ApiState> state, DomainHandler handler) {
   return [state = std::move(state), handler = std::move(handler)](const HttpRequest& request) {
@@ -72,8 +85,13 @@ HttpHandler guarded(std::shared_ptr<ApiState> state, DomainHandler handler) {
     }
     const control::DomainSettings& domain = *it->second;
     const std::string authorization = request.header("authorization");
-    auto principal =
-        control::authenticateApiRequest(domain, authorization, state->clock.epochMs() / 1000);
+    const int64_t now_s = state->clock.epochMs() / 1000;
+    auto principal = control::authenticateApiRequest(domain, authorization, now_s);
+    if (!principal && principal.error().code == 401 && !authorization.empty() &&
+        validForAnotherDomain(*state->domains, name, authorization, now_s)) {
+      // Valid credentials, wrong tenant: authenticated but not authorised (DESIGN.md §2).
+      principal = fail("these credentials belong to another domain", 403);
+    }
     if (!principal) {
       state->auth_failures.inc();
       log::debug(kComponent, "{} {} from {} refused: {}", request.method, request.path,

@@ -314,7 +314,10 @@ Result<void> validateConfig(const Config& config) {
        {std::tuple<std::string_view, int, int, int>{"media.threads", config.media_threads, 0, 256},
         {"media.spool_flush_ms", config.spool_flush_ms, 10, 60000},
         {"events.max_age_s", config.events_max_age_s, 60, 30 * 86400},
-        {"retention.check_interval_s", config.retention_check_interval_s, 1, 86400}}) {
+        {"retention.check_interval_s", config.retention_check_interval_s, 1, 86400},
+        {"http.rate_limit_per_s", config.http_rate_limit_per_s, 0, 1000000},
+        {"http.rate_limit_burst", config.http_rate_limit_burst, 1, 1000000},
+        {"http.threads", config.http_threads, 1, 64}}) {
     if (value < min || value > max) {
       return keyError(key, fmt::format("must be within {}..{} (got {})", min, max, value));
     }

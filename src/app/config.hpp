@@ -109,6 +109,11 @@ struct Config {
 
   /// "HOST:PORT" of the REST API, metrics and health endpoints.
   std::string http_listen = "127.0.0.1:8080";
+  /// REST API token bucket per (domain, credential): refill rate (0: no limit) and size.
+  int http_rate_limit_per_s = 50;
+  int http_rate_limit_burst = 100;
+  /// HTTP threads (live-session commands may hold one for up to 5 s).
+  int http_threads = 4;
 
   /// Address put in SDP answers; empty: the local address the INVITE arrived on.
   std::string media_ip;

@@ -46,6 +46,15 @@ class YamlReader {
                                               if (k == "listen") {
                                                 return readString(v, p, config.http_listen);
                                               }
+                                              if (k == "rate_limit_per_s") {
+                                                return readInt(v, p, config.http_rate_limit_per_s);
+                                              }
+                                              if (k == "rate_limit_burst") {
+                                                return readInt(v, p, config.http_rate_limit_burst);
+                                              }
+                                              if (k == "threads") {
+                                                return readInt(v, p, config.http_threads);
+                                              }
                                               return unknownKey(v, p);
                                             });
                         }

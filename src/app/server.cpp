@@ -243,7 +243,8 @@ Result<void> Server::start() {
   c.commands = std::make_unique<control::CommandService>(c.domains, *c.repository, *c.live_sessions,
                                                          *c.jobs, *c.reply_tokens, c.clock);
 
-  c.http = std::make_unique<HttpServer>(config_.http_listen);
+  c.http = std::make_unique<HttpServer>(config_.http_listen,
+                                        static_cast<std::size_t>(config_.http_threads));
   c.http->route("GET", "/healthz", [](const HttpRequest&) {
     return textResponse(200, "application/json", R"({"status":"ok"})");
   });
@@ -258,7 +259,11 @@ Result<void> Server::start() {
     return textResponse(200, "text/plain; version=0.0.4; charset=utf-8",
                         metrics().renderPrometheus());
   });
-  registerApiRoutes(*c.http, ApiServices{c.domains, *c.commands, *c.repository, c.clock, {}});
+  ApiRateLimit rate_limit;
+  rate_limit.requests_per_second = config_.http_rate_limit_per_s;
+  rate_limit.burst = config_.http_rate_limit_burst;
+  registerApiRoutes(*c.http,
+                    ApiServices{c.domains, *c.commands, *c.repository, c.clock, rate_limit});
   if (auto started = c.http->start(); !started) {
     return fail("HTTP: " + started.error().message);
   }

@@ -57,9 +57,10 @@ struct RecordingTimeline {
 /// Validates the STORERECORDING fields of `body` and builds the request with absolute
 /// times (epoch ms). Fields:
 /// - `destination`: a name configured for `domain`, or "http" (default "local");
-/// - `key` or `path` (alternatives): a non-empty key template overriding the destination's;
-/// - `url`: required with, and only allowed with, the "http" destination (http:// or
-///   https://);
+/// - `key` or `path` (alternatives): a key template overriding the destination's, checked
+///   with storage::expandKeyTemplate (it can never leave the destination's root);
+/// - `url`: required with, and only allowed with, a destination of kind http (the built-in
+///   "http" or a configured one): http:// or https://;
 /// - `format` wav|flac|mp3|opus, `layout` stereo|mono|multitrack (case-insensitive);
 /// - `modificationParams` {absoluteTimes: bool, trim: {from?, to?} (at least one),
 ///   mask: M | [M...]} with M = {from, to, type: "beep" | "silence" (default "beep")}.

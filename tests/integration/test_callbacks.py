@@ -197,13 +197,15 @@ def test_events_reach_a_receiver_that_answered_500_in_order(siprecd, receiver, t
             break
         time.sleep(0.1)
     failed = [r for r in receiver.posts(rid) if r.status == 500]
-    assert len(failed) >= 2, f"siprecd did not retry the refused event: {[str(r) for r in receiver.posts()]}" \
-        f"\n{cp.diag()}"
+    assert len(failed) >= 2, \
+        f"siprecd did not retry the refused event: {[str(r) for r in receiver.posts()]}\n{cp.diag()}"
     first = failed[0].json
     assert first.get("method") == "RECORDINGSTARTED", \
         f"the first event refused was {first.get('method')}, RECORDINGSTARTED must come first"
     assert {r.json.get("eventId") for r in failed if r.json.get("method") == "RECORDINGSTARTED"} \
         == {first.get("eventId")}, "a retry of RECORDINGSTARTED changed its eventId"
+    early = [str(r) for r in receiver.posts(rid) if r.json.get("method") == "RECORDINGREADY"]
+    assert not early, f"RECORDINGREADY sent while RECORDINGSTARTED was still undelivered: {early}"
     receiver.event_status = 200
     ready = receiver.wait_event("RECORDINGREADY", rid, timeout=40, diag=cp.diag)
     started = receiver.events(rid, "RECORDINGSTARTED")

@@ -119,7 +119,7 @@ def test_pause_resume_silences_the_span_and_lists_it(siprecd, receiver, tones, t
     pauses = ready.get("pauses")
     assert isinstance(pauses, list) and len(pauses) == 1, f"RECORDINGREADY pauses: {pauses!r}"
     p = pauses[0]
-    assert abs((p["to"] - p["from"]) - 1200) <= 150, f"pause {p} lasted {p['to'] - p['from']} ms, ~1200 sent"
+    assert abs((p["to"] - p["from"]) - 1200) <= 250, f"pause {p} lasted {p['to'] - p['from']} ms, ~1200 sent"
     rec = cp.srv.wait_recording(call.call_id)
     assert rec.meta.get("pauses") == pauses, f"recording.json pauses {rec.meta.get('pauses')}"
     wav = rec.wav()

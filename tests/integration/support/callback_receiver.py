@@ -237,7 +237,11 @@ class CallbackReceiver:
                     json.dumps({"recordCall": self.record_call}).encode()
             else:
                 reply_status, reply_body = self.event_status, b'{"ok":true}'
-        rec.status = reply_status
+        # Recorded before answering: whoever got the answer must find the request here.
+        with self._lock:
+            rec.status = reply_status
+            self.requests.append(rec)
+            self._lock.notify_all()
         try:
             h.send_response(reply_status)
             h.send_header("Content-Type", "application/json")
@@ -245,10 +249,8 @@ class CallbackReceiver:
             h.end_headers()
             h.wfile.write(reply_body)
         except OSError:
-            rec.status = -1  # siprecd gave up waiting (e.g. newCall timeout)
-        with self._lock:
-            self.requests.append(rec)
-            self._lock.notify_all()
+            with self._lock:
+                rec.status = -1  # the client gave up waiting (e.g. newCall timeout)
 
     # --- observation ------------------------------------------------------------------
     def bad_signatures(self) -> list[Received]:
