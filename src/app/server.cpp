@@ -181,8 +181,12 @@ Result<void> Server::start() {
   c.jobs = std::make_unique<control::RecordingJobRunner>(*c.repository, *c.events, *c.workers,
                                                          c.clock, *c.domains, job_settings);
   c.jobs->recoverInterruptedJobs();
+  control::RecordingJobRunner* jobs = c.jobs.get();
   siprec::recoverInterruptedSessions(*c.repository, *c.events, *c.workers, config_.data_dir,
-                                     c.clock);
+                                     c.clock,
+                                     [jobs](const std::string& domain, const std::string& id) {
+                                       jobs->onRecordingReady(domain, id);
+                                     });
   control::RetentionSettings retention;
   retention.data_dir = config_.data_dir;
   retention.interval = std::chrono::seconds(config_.retention_check_interval_s);

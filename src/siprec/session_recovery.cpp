@@ -63,8 +63,8 @@ FinalizeJob jobFor(const db::RecordingRecord& record, const std::filesystem::pat
 }
 
 void recoverRecording(db::Repository& repository, control::EventSink& events,
-                      db::RecordingRecord record, const std::filesystem::path& data_dir,
-                      const Clock& clock) {
+                      const RecoveredCallback& on_ready, db::RecordingRecord record,
+                      const std::filesystem::path& data_dir, const Clock& clock) {
   log::ScopedContext scope("recording_id", record.id);
   auto outcome = finalizeRecording(jobFor(record, data_dir));
   record.end_reason = std::string(kEndReason);
@@ -104,7 +104,7 @@ void recoverRecording(db::Repository& repository, control::EventSink& events,
 
 std::size_t recoverInterruptedSessions(db::Repository& repository, control::EventSink& events,
                                        WorkerPool& workers, const std::filesystem::path& data_dir,
-                                       const Clock& clock) {
+                                       const Clock& clock, RecoveredCallback on_ready) {
   std::size_t found = 0;
   auto unanswered = repository.recordingsInState("offered");
   if (unanswered) {
@@ -131,9 +131,10 @@ std::size_t recoverInterruptedSessions(db::Repository& repository, control::Even
     }
     for (db::RecordingRecord& record : *recording) {
       ++found;
-      workers.post([&repository, &events, &clock, data_dir, record = std::move(record)]() mutable {
-        recoverRecording(repository, events, std::move(record), data_dir, clock);
-      });
+      workers.post(
+          [&repository, &events, &clock, on_ready, data_dir, record = std::move(record)]() mutable {
+            recoverRecording(repository, events, on_ready, std::move(record), data_dir, clock);
+          });
     }
   }
   if (found > 0) {

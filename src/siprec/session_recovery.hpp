@@ -2,6 +2,8 @@
 
 #include <cstddef>
 #include <filesystem>
+#include <functional>
+#include <string>
 
 #include "base/clock.hpp"
 #include "base/worker_pool.hpp"
@@ -19,8 +21,12 @@ namespace siprecd::siprec {
 ///  - `offered` (never answered, so no media): `failed`, its directory removed.
 /// Call once at start-up, before SIP listens. Reads the store synchronously; renders run on
 /// `workers`, each persisting its outcome. Returns the number of sessions found.
+/// Called (on a worker thread) for each recovered recording once its `ready` state is
+/// queued: auto-store. Arguments: domain, recording id.
+using RecoveredCallback = std::function<void(const std::string&, const std::string&)>;
+
 std::size_t recoverInterruptedSessions(db::Repository& repository, control::EventSink& events,
                                        WorkerPool& workers, const std::filesystem::path& data_dir,
-                                       const Clock& clock);
+                                       const Clock& clock, RecoveredCallback on_ready = {});
 
 }  // namespace siprecd::siprec
