@@ -97,7 +97,10 @@ void recoverRecording(db::Repository& repository, control::EventSink& events,
   repository.recordTransition(id, state, clock.epochMs(), std::move(detail));
   events.emit(
       state == "ready" ? control::EventType::RecordingReady : control::EventType::RecordingFailed,
-      std::move(domain), std::move(id), std::move(event));
+      domain, id, std::move(event));
+  if (state == "ready" && on_ready) {
+    on_ready(domain, id);
+  }
 }
 
 }  // namespace
