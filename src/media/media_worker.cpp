@@ -16,8 +16,11 @@ namespace siprecd::media {
 
 namespace {
 
-uint64_t socketKey(uint64_t stream_id, bool rtcp) {
-  return (stream_id << 1) | (rtcp ? 1U : 0U);
+/// Generations stay below 2^31 so that keys never reach the receive loops' own keys.
+constexpr uint32_t kGenerationMask = 0x7FFF'FFFF;
+
+uint64_t socketKey(uint32_t generation, uint32_t slot, bool rtcp) {
+  return (uint64_t{generation} << 32) | (uint64_t{slot} << 1) | (rtcp ? 1U : 0U);
 }
 
 void nameThisThread(unsigned index) {
@@ -174,8 +177,9 @@ void MediaWorker::shutdown() {
     }
   }
   streams_active_.fetch_sub(streams_.size(), std::memory_order_relaxed);
-  cached_stream_ = nullptr;
   streams_.clear();
+  slots_.clear();
+  free_slots_.clear();
   flush_queue_.clear();
   closer_.stop();
   while (processCommands()) {
@@ -198,13 +202,50 @@ bool MediaWorker::processCommands() {
   return any;
 }
 
+uint32_t MediaWorker::takeSlot(WorkerStream& stream) {
+  uint32_t index = 0;
+  if (free_slots_.empty()) {
+    index = static_cast<uint32_t>(slots_.size());
+    slots_.emplace_back();
+  } else {
+    index = free_slots_.back();
+    free_slots_.pop_back();
+  }
+  Slot& slot = slots_[index];
+  slot.rtp_fd = stream.rtp.fd();
+  slot.rtcp_fd = stream.rtcp ? stream.rtcp->fd() : -1;
+  slot.stream = &stream;
+  stream.slot = index;
+  return index;
+}
+
+void MediaWorker::releaseSlot(uint32_t index) {
+  Slot& slot = slots_[index];
+  slot.generation = ((slot.generation + 1) & kGenerationMask) | 1U;  // never 0
+  slot.rtp_fd = -1;
+  slot.rtcp_fd = -1;
+  slot.stream = nullptr;
+  free_slots_.push_back(index);
+}
+
+MediaWorker::Slot* MediaWorker::slotOf(uint64_t key) {
+  const auto index = static_cast<uint32_t>((key >> 1) & kGenerationMask);
+  if (index >= slots_.size()) {
+    return nullptr;
+  }
+  Slot& slot = slots_[index];
+  return slot.stream != nullptr && slot.generation == (key >> 32) ? &slot : nullptr;
+}
+
 void MediaWorker::handle(AddCommand& command) {
   WorkerStream& stream = *command.stream;
+  const uint32_t slot = takeSlot(stream);
+  const uint32_t generation = slots_[slot].generation;
   // Fails only when the kernel is out of memory or watches; the stream then records
   // nothing but still closes normally.
-  bool watched = loop_->watch(stream.rtp.fd(), socketKey(stream.id, false));
+  bool watched = loop_->watch(stream.rtp.fd(), socketKey(generation, slot, false));
   if (stream.rtcp) {
-    watched = loop_->watch(stream.rtcp->fd(), socketKey(stream.id, true)) && watched;
+    watched = loop_->watch(stream.rtcp->fd(), socketKey(generation, slot, true)) && watched;
   }
   if (!watched) {
     log::warn("media", "stream on port {} cannot be watched: {}", stream.port,
@@ -227,10 +268,8 @@ void MediaWorker::handle(RemoveCommand& command) {
   }
   std::unique_ptr<WorkerStream> stream = std::move(found->second);
   streams_.erase(found);
-  if (cached_stream_ == stream.get()) {
-    cached_stream_ = nullptr;
-  }
   unwatch(*stream);
+  releaseSlot(stream->slot);
   stream->receiver.flush();
   noteWriteErrors(*stream);
   StreamStats stats = stream->receiver.stats();
@@ -263,37 +302,27 @@ void MediaWorker::handle(ClosedCommand& command) {
 }
 
 void MediaWorker::unwatch(const WorkerStream& stream) {
-  loop_->unwatch(stream.rtp.fd(), socketKey(stream.id, false));
+  const uint32_t generation = slots_[stream.slot].generation;
+  loop_->unwatch(stream.rtp.fd(), socketKey(generation, stream.slot, false));
   if (stream.rtcp) {
-    loop_->unwatch(stream.rtcp->fd(), socketKey(stream.id, true));
+    loop_->unwatch(stream.rtcp->fd(), socketKey(generation, stream.slot, true));
   }
-}
-
-WorkerStream* MediaWorker::find(uint64_t stream_id) {
-  if (cached_stream_ != nullptr && cached_stream_->id == stream_id) {
-    return cached_stream_;
-  }
-  const auto found = streams_.find(stream_id);
-  cached_stream_ = found == streams_.end() ? nullptr : found->second.get();
-  return cached_stream_;
 }
 
 int MediaWorker::socketFd(uint64_t key) {
-  WorkerStream* stream = find(key >> 1);
-  if (stream == nullptr) {
+  const Slot* slot = slotOf(key);
+  if (slot == nullptr) {
     return -1;
   }
-  if ((key & 1U) == 0) {
-    return stream->rtp.fd();
-  }
-  return stream->rtcp ? stream->rtcp->fd() : -1;
+  return (key & 1U) == 0 ? slot->rtp_fd : slot->rtcp_fd;
 }
 
 void MediaWorker::onDatagram(uint64_t key, const Datagram& datagram, int64_t arrival_epoch_us) {
-  WorkerStream* stream = find(key >> 1);
-  if (stream == nullptr) {
+  const Slot* slot = slotOf(key);
+  if (slot == nullptr) {
     return;  // closed since the datagram was received
   }
+  WorkerStream* stream = slot->stream;
   StreamReceiver::Outcome outcome;
   if (datagram.truncated) {
     outcome = stream->receiver.onTruncatedDatagram();

@@ -38,6 +38,8 @@ struct WorkerStream {
   std::shared_ptr<std::atomic<int64_t>> last_packet_epoch_us;
   /// The value last stored there (media thread), to store each arrival stamp once.
   int64_t stored_epoch_us = 0;
+  /// Its entry in the media thread's slot table (set by the thread).
+  uint32_t slot = 0;
 };
 
 /// One media thread: a ReceiveLoop (epoll + recvmmsg, or io_uring) over the non-blocking UDP
@@ -113,6 +115,16 @@ class MediaWorker final : private DatagramSink {
     uint64_t srtp_replays = 0;
   };
 
+  /// A stream's entry in the slot table: what the per-datagram path needs, found by index.
+  /// Socket keys are generation << 32 | slot << 1 | rtcp; a slot's generation changes when
+  /// its stream leaves, so late completions for the old stream find nothing.
+  struct Slot {
+    uint32_t generation = 1;
+    int rtp_fd = -1;
+    int rtcp_fd = -1;
+    WorkerStream* stream = nullptr;
+  };
+
   /// When a stream's spool buffer is next written.
   struct FlushDue {
     std::chrono::steady_clock::time_point at;
@@ -136,7 +148,10 @@ class MediaWorker final : private DatagramSink {
   void handle(AddCommand& command);
   void handle(RemoveCommand& command);
   void handle(ClosedCommand& command);
-  WorkerStream* find(uint64_t stream_id);
+  /// The slot of socket `key` when its stream is still there, else null.
+  Slot* slotOf(uint64_t key);
+  uint32_t takeSlot(WorkerStream& stream);
+  void releaseSlot(uint32_t slot);
   void flushDue(std::chrono::steady_clock::time_point now);
   std::chrono::milliseconds pollTimeout(std::chrono::steady_clock::time_point now) const;
   /// Adds the stream's new spool write errors to the totals and logs them (rate-limited).
@@ -158,9 +173,9 @@ class MediaWorker final : private DatagramSink {
 
   // Media thread only.
   std::unique_ptr<ReceiveLoop> loop_;
-  std::unordered_map<uint64_t, std::unique_ptr<WorkerStream>> streams_;
-  /// The stream found last (datagrams of one socket come in runs); null when unknown.
-  WorkerStream* cached_stream_ = nullptr;
+  std::unordered_map<uint64_t, std::unique_ptr<WorkerStream>> streams_;  ///< by stream id
+  std::vector<Slot> slots_;
+  std::vector<uint32_t> free_slots_;
   std::deque<FlushDue> flush_queue_;  ///< ordered by `at` (constant interval)
   std::vector<Command> running_commands_;
   bool wakeup_pending_ = false;

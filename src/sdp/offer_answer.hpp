@@ -39,9 +39,6 @@ struct AnswerPolicy {
   /// Preference order: for each m-line the first of these present in the offer wins.
   std::vector<CodecPreference> codecs{{"PCMU", 8000}, {"PCMA", 8000}};
   SrtpPolicy srtp = SrtpPolicy::Optional;
-  /// Deprecated and ignored (superseded by `srtp`); kept only until tests/fuzz/sdp_fuzz.cpp
-  /// stops setting it.
-  bool accept_srtp = false;
 };
 
 /// Fills a buffer with cryptographically strong random bytes; false on failure.

@@ -1,6 +1,7 @@
 // Fuzz target for the SDP parser, serializer and answerer (src/sdp/).
 // Properties: parse → serialize → parse succeeds and yields the same model; a parsed offer
 // can always be negotiated and answered without crashing, and the answer parses back.
+#include <array>
 #include <cstddef>
 #include <cstdint>
 #include <cstdlib>
@@ -31,7 +32,10 @@ void answer(const SessionDescription& offer) {
   siprecd::sdp::AnswerPolicy policy;
   policy.codecs.push_back({"opus", 48000});
   policy.codecs.push_back({"G722", 8000});
-  policy.accept_srtp = (offer.media.size() % 2) == 1;
+  using siprecd::sdp::SrtpPolicy;
+  constexpr std::array<SrtpPolicy, 3> kPolicies{SrtpPolicy::Optional, SrtpPolicy::Required,
+                                                SrtpPolicy::Refused};
+  policy.srtp = kPolicies[offer.media.size() % kPolicies.size()];
   auto streams = siprecd::sdp::negotiate(offer, policy);
   if (!streams) {
     check(streams.error().code == 488 && !streams.error().message.empty());
