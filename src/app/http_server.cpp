@@ -536,6 +536,12 @@ void HttpServer::stop() {
     worker.join();
   }
   impl_->workers.clear();
+  // Let the aborted operations of closed connections complete while the server (and its
+  // connection limiter, which they reference) still exists; destroying them later, with the
+  // io_context, would touch the freed limiter.
+  impl_->io_context.restart();
+  while (impl_->io_context.poll() > 0) {
+  }
   impl_->server.reset();
 }
 

@@ -156,7 +156,9 @@ Result<DecodedJwt> decodeJwt(std::string_view token) {
 
 std::string signHs256(const nlohmann::json& claims, std::string_view secret) {
   static const std::string kHeader = base64UrlEncode(R"({"alg":"HS256","typ":"JWT"})");
-  std::string token = kHeader + "." + base64UrlEncode(claims.dump());
+  std::string token =
+      kHeader + "." +
+      base64UrlEncode(claims.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
   const Sha256Digest mac = hmacSha256(secret, token);
   token += ".";
   token += base64UrlEncode(std::string_view(reinterpret_cast<const char*>(mac.data()), mac.size()));

@@ -35,6 +35,7 @@ struct DecodedJwt {
 Result<DecodedJwt> decodeJwt(std::string_view token);
 
 /// Signs `claims` (a JSON object) with HS256 under `secret`; header {"alg":"HS256","typ":"JWT"}.
+/// Invalid UTF-8 in claim strings is replaced (U+FFFD), never thrown.
 std::string signHs256(const nlohmann::json& claims, std::string_view secret);
 
 /// Verifies an HS256 token: structure (decodeJwt), `alg` exactly "HS256" (anything else,

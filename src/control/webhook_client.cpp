@@ -209,7 +209,8 @@ void WebhookClient::Impl::start(Queued item) {
     return;
   }
   CURL* easy = transfer->easy.get();
-  const auto timeout_ms = static_cast<long>(transfer->request.timeout.count());
+  // 0 would mean "no limit" to libcurl: a request always has one.
+  const auto timeout_ms = std::max(1L, static_cast<long>(transfer->request.timeout.count()));
   const std::string user_agent = std::string("siprecd/") + kVersion;
   const bool set =
       curl_easy_setopt(easy, CURLOPT_URL, transfer->request.url.c_str()) == CURLE_OK &&

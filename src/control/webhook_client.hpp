@@ -25,7 +25,7 @@ struct WebhookRequest {
   std::string body;
   /// Extra request headers; Content-Type: application/json is always sent.
   std::vector<std::pair<std::string, std::string>> headers;
-  /// Whole-request limit (connect, send, wait, receive).
+  /// Whole-request limit (connect, send, wait, receive); at least 1 ms.
   std::chrono::milliseconds timeout{10000};
 };
 

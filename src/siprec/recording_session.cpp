@@ -187,6 +187,23 @@ bool RecordingSession::start(std::shared_ptr<sip::ServerTransaction> invite,
   call.request_uri = identity_.request_uri;
   call.source = identity_.source;
   call.metadata_json = metadata_ ? rsMetadataToJson(*metadata_).dump() : "{}";
+  nlohmann::json offered = nlohmann::json::array();
+  for (const auto& stream : negotiated_) {
+    if (stream.accepted && stream.media == "audio") {
+      nlohmann::json entry = {{"index", stream.index},
+                              {"label", stream.label},
+                              {"codec", stream.codec_name},
+                              {"clockRate", stream.clock_rate},
+                              {"srtp", stream.remote_crypto.has_value()}};
+      if (metadata_) {
+        if (auto participant = participantForLabel(*metadata_, stream.label)) {
+          entry["participantId"] = *participant;
+        }
+      }
+      offered.push_back(std::move(entry));
+    }
+  }
+  call.streams_json = offered.dump();
   std::weak_ptr<bool> alive = alive_;
   decision_ = context_.decider.decide(call, [this, alive](RecordDecision decision) {
     if (!alive.expired()) {

@@ -296,6 +296,53 @@ TEST_F(EventDispatcherTest, HangingEndpointDoesNotDelayAnotherDomain) {
   gate_.open();
 }
 
+TEST_F(EventDispatcherTest, ConcurrentDeliveriesPerDomainAreCapped) {
+  settings_.max_in_flight_per_domain = 2;
+  WebhookReceiver slow;
+  slow.respondWith([this](const app::HttpRequest&) {
+    gate_.wait();
+    return status(200);
+  });
+  addDomain("slow", slow.url(), "");
+  startDispatcher();
+  for (int i = 0; i < 4; ++i) {
+    outbox_->emit(EventType::RecordingStarted, "slow", "rec-cap-" + std::to_string(i),
+                  nlohmann::json::object());
+  }
+  ASSERT_TRUE(eventually([&] { return client_.inFlight() == 2; }));
+  std::this_thread::sleep_for(4 * settings_.poll_interval);
+  EXPECT_EQ(client_.inFlight(), 2U);
+  gate_.open();
+  ASSERT_TRUE(slow.waitForRequests(4));
+}
+
+TEST_F(EventDispatcherTest, BacklogOfAHangingDomainDoesNotStarveOthers) {
+  // The outbox read is limited to 3 events and the slow domain to 1 delivery at a time:
+  // its waiting backlog is moved out of the way so that acme's later event is read.
+  settings_.batch_limit = 3;
+  settings_.max_in_flight_per_domain = 1;
+  WebhookReceiver slow;
+  slow.respondWith([this](const app::HttpRequest&) {
+    gate_.wait();
+    return status(200);
+  });
+  addDomain("slow", slow.url(), "");
+  startDispatcher();
+  for (int i = 0; i < 5; ++i) {
+    outbox_->emit(EventType::RecordingStarted, "slow", "rec-backlog-" + std::to_string(i),
+                  nlohmann::json::object());
+  }
+  outbox_->emit(EventType::RecordingStarted, "acme", "rec-after", nlohmann::json::object());
+  ASSERT_TRUE(receiver_.waitForRequests(1, 3s));
+  // Once acme's delivery has completed, only the slow domain's single delivery is left.
+  EXPECT_TRUE(eventually([&] { return client_.inFlight() == 1; }));
+  const auto deferred = repository_->eventsForRecording("rec-backlog-4").value();
+  ASSERT_EQ(deferred.size(), 1U);
+  EXPECT_EQ(deferred[0].attempts, 0);  // moved, not counted as a failed attempt
+  EXPECT_EQ(deferred[0].next_attempt_ms, clock_.epochMs() + settings_.request_timeout.count());
+  gate_.open();
+}
+
 TEST_F(EventDispatcherTest, RestartedDispatcherDeliversEventsLeftPending) {
   {
     // A first process wrote events but never delivered them (its endpoint was down).
