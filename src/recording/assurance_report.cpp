@@ -106,8 +106,6 @@ nlohmann::json assuranceReport(const nlohmann::json& streams_json, const RenderR
         {"packets", packets},
         {"lost", lost},
         {"duplicates", countAt(stats, "duplicates")},
-        {"reordered", countAt(stats, "reordered")},
-        {"late", numberAt(stats, {"late"}) ? countAt(stats, "late") : countAt(stats, "reordered")},
         {"outOfSource", out_of_source},
         {"jitterMs", doubleAt(stats, "jitterMs")},
         {"maxJitterMs", doubleAt(stats, "maxJitterMs")},
@@ -123,6 +121,11 @@ nlohmann::json assuranceReport(const nlohmann::json& streams_json, const RenderR
          stream != nullptr ? stream->loudest_rms_dbfs : RenderedStream::kSilentDbfs},
         {"clockDriftPpm", stream != nullptr ? stream->drift_ppm : 0.0},
     };
+    // Set one by one: written inside the braced list above, "reordered" went missing from
+    // the object (found by AssuranceReport.CleanTwoWayCallIsComplete).
+    const uint64_t reordered = countAt(stats, "reordered");
+    entry["reordered"] = reordered;
+    entry["late"] = stats.contains("late") ? countAt(stats, "late") : reordered;
     if (const auto label = stats.find("label"); label != stats.end() && label->is_string()) {
       entry["label"] = *label;
     }
