@@ -290,8 +290,10 @@ void RecordingJobRunner::runStore(StoreJob job) {
     }
 
     job.stage = "upload";
-    auto stored =
-        job.destination->put(render->output, job.key, recording::contentType(request.format));
+    // Object tags let the store's own lifecycle rules and audits find a tenant's recordings.
+    const storage::ObjectTags tags{{"domain", job.record.domain}, {"recordingId", job.record.id}};
+    auto stored = job.destination->putTagged(render->output, job.key,
+                                             recording::contentType(request.format), tags);
     if (!stored) {
       finishStoreFailure(job, "upload", stored.error().message);
       return;
@@ -331,7 +333,7 @@ void RecordingJobRunner::runStore(StoreJob job) {
           finishStoreFailure(job, "upload", written.error().message);
           return;
         }
-        auto put = job.destination->put(path, documentKey(job.key, ext, suffix), type);
+        auto put = job.destination->putTagged(path, documentKey(job.key, ext, suffix), type, tags);
         if (!put) {
           finishStoreFailure(job, "upload",
                              "the audio was stored, its " + suffix.substr(1) +

@@ -4,6 +4,8 @@
 #include <filesystem>
 #include <string>
 #include <string_view>
+#include <utility>
+#include <vector>
 
 #include "base/result.hpp"
 
@@ -17,6 +19,10 @@ struct StoredObject {
   std::string sha256;    ///< lower-case hex of the content
 };
 
+/// Labels stored with an object where the kind supports them (S3 object tags), in order:
+/// {{"domain", "acme"}, {"recordingId", "..."}}.
+using ObjectTags = std::vector<std::pair<std::string, std::string>>;
+
 /// One configured destination. Blocking: called on the worker pool. Thread-safe.
 class Destination {
  public:
@@ -29,6 +35,13 @@ class Destination {
   /// partial object visible under `key`.
   virtual Result<StoredObject> put(const std::filesystem::path& file, std::string_view key,
                                    std::string_view content_type) = 0;
+  /// put() that also attaches `tags` where the kind keeps them (s3); the default ignores
+  /// them and calls put().
+  virtual Result<StoredObject> putTagged(const std::filesystem::path& file, std::string_view key,
+                                         std::string_view content_type, const ObjectTags& tags) {
+    (void)tags;
+    return put(file, key, content_type);
+  }
 };
 
 }  // namespace siprecd::storage

@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include "storage/file_destination.hpp"
+#include "storage/s3_destination.hpp"
 
 namespace siprecd::storage {
 
@@ -24,8 +25,24 @@ Result<std::shared_ptr<Destination>> makeDestination(const DestinationSettings& 
     return std::make_shared<HttpDestination>(settings.http);
   }
   if (settings.type == "s3") {
-    return fail(
-        fmt::format("destination '{}': type s3 is not available in this build yet", settings.name));
+    S3DestinationSettings s3;
+    s3.name = settings.name;
+    s3.bucket = settings.bucket;
+    s3.region = settings.region;
+    s3.endpoint = settings.endpoint;
+    s3.path_style = settings.path_style;
+    s3.credentials = {settings.access_key_id, settings.secret_access_key, settings.session_token,
+                      settings.profile};
+    s3.sse = settings.sse;
+    s3.kms_key_id = settings.kms_key_id;
+    s3.storage_class = settings.storage_class;
+    s3.multipart_threshold_bytes = settings.multipart_threshold_bytes;
+    s3.part_size_bytes = settings.part_size_bytes;
+    auto destination = S3Destination::make(std::move(s3));
+    if (!destination) {
+      return tl::unexpected(destination.error());
+    }
+    return std::shared_ptr<Destination>(std::move(*destination));
   }
   return fail(fmt::format("destination '{}': unknown type '{}' (file, s3 or http)", settings.name,
                           settings.type));

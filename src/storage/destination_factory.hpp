@@ -22,7 +22,7 @@ struct DestinationSettings {
   std::filesystem::path path;  ///< root directory
   unsigned file_mode = 0640;
   unsigned dir_mode = 0750;
-  // s3 (a later issue)
+  // s3
   std::string bucket, region = "us-east-1", endpoint;
   bool path_style = false;
   std::string access_key_id, secret_access_key, session_token, profile;
@@ -34,8 +34,8 @@ struct DestinationSettings {
 };
 
 /// Builds the destination `settings` describe: "file" (needs `path`) → FileDestination,
-/// "http" → HttpDestination; "s3" fails ("not available in this build yet") until the S3
-/// destination lands; any other type fails naming it. Errors name the destination; called
+/// "http" → HttpDestination, "s3" (needs a bucket and credentials) → S3Destination; any
+/// other type fails naming it. Errors name the destination; called
 /// at start-up (configuration errors).
 Result<std::shared_ptr<Destination>> makeDestination(const DestinationSettings& settings);
 

@@ -44,15 +44,6 @@ TEST(DestinationFactory, BuildsAnHttpDestination) {
   EXPECT_EQ((*destination)->kind(), "http");
 }
 
-TEST(DestinationFactory, S3IsNotAvailableYet) {
-  DestinationSettings settings;
-  settings.name = "bucket";
-  settings.type = "s3";
-  auto destination = makeDestination(settings);
-  ASSERT_FALSE(destination);
-  EXPECT_NE(destination.error().message.find("not available in this build yet"), std::string::npos);
-}
-
 TEST(DestinationFactory, RejectsUnknownTypeNamingIt) {
   DestinationSettings settings;
   settings.type = "ftp";
