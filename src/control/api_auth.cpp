@@ -89,7 +89,10 @@ Result<std::optional<int64_t>> numericDate(const nlohmann::json& claims, std::st
   if (!it->is_number() || !std::isfinite(it->get<double>())) {
     return unauthorized(fmt::format("token claim {} is not a number", name));
   }
-  return static_cast<int64_t>(std::floor(it->get<double>()));
+  // A date beyond ±9.2e18 s is as good as the extreme (converting it unclamped is undefined
+  // behaviour, and turned a far-future exp into a past one); the margin keeps "+ skew" safe.
+  constexpr double kLimitS = 9.2e18;
+  return static_cast<int64_t>(std::clamp(std::floor(it->get<double>()), -kLimitS, kLimitS));
 }
 
 bool audienceNames(const nlohmann::json& audience, const std::string& domain) {

@@ -208,6 +208,16 @@ TEST(ApiAuth, NotBeforeIsHonouredWithSkew) {
   EXPECT_EQ(errorCode(authenticate(hsDomain(), later, kNow)), 401);
 }
 
+// Found by json_web_token_fuzz: dates beyond int64 were converted unclamped (undefined
+// behaviour; on x86 a far-future exp became a past one, a far-future nbf a past one).
+TEST(ApiAuth, DatesBeyondInt64AreClampedNotWrapped) {
+  EXPECT_TRUE(authenticate(hsDomain(), signHs256(claims({{"exp", 1e300}}), "hs-secret")));
+  EXPECT_EQ(errorCode(authenticate(hsDomain(), signHs256(claims({{"exp", -1e300}}), "hs-secret"))),
+            401);
+  EXPECT_EQ(errorCode(authenticate(hsDomain(), signHs256(claims({{"nbf", 1e300}}), "hs-secret"))),
+            401);
+}
+
 TEST(ApiAuth, WrongSecretOrTamperedTokenIs401) {
   EXPECT_EQ(errorCode(authenticate(hsDomain(), signHs256(claims(), "other-secret"))), 401);
   std::string token = signHs256(claims(), "hs-secret");

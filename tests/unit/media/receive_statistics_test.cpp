@@ -292,8 +292,8 @@ TEST(ReceiveStatistics, NoGapNoList) {
 
 TEST(ReceiveStatistics, ReorderedPacketIsLateOnlyMoreThan60MsAfterTheNewest) {
   Feeder feeder;
-  const int64_t start = 1'000'000;
-  auto at = [&feeder, start](uint16_t seq, int64_t ms) {
+  constexpr int64_t start = 1'000'000;
+  auto at = [&feeder](uint16_t seq, int64_t ms) {
     RtpFields fields;
     fields.seq = seq;
     fields.timestamp = seq * 160U;
