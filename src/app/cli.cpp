@@ -183,6 +183,7 @@ Environment only:
   SIPRECD_API_KEYS           comma-separated REST API keys of the domain "default"
                              (required with a non-loopback --http-listen unless the
                              file configures credentials)
+  SIPRECD_NATS_URL           NATS JetStream server(s) for events and commands
 )",
       kVersion);
 }

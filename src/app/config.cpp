@@ -96,6 +96,72 @@ Result<void> checkPositive(std::string_view key, int value, int min) {
   return {};
 }
 
+/// A JetStream stream name: letters, digits, '-' and '_'.
+bool validStreamName(std::string_view name) {
+  return !name.empty() && name.size() <= 255 && std::all_of(name.begin(), name.end(), [](char c) {
+    return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' ||
+           c == '_';
+  });
+}
+
+Result<void> validateNats(const Config& config) {
+  const NatsConfig& nats = config.nats;
+  if (nats.url.empty()) {
+    return {};
+  }
+  for (const auto url : split(nats.url, ',')) {
+    const auto item = trim(url);
+    if (!item.empty() && !istartsWith(item, "nats://") && !istartsWith(item, "tls://")) {
+      return keyError("nats.url", fmt::format("\"{}\" is not a nats:// or tls:// URL", item));
+    }
+  }
+  if (splitList(nats.url).empty()) {
+    return keyError("nats.url", "no server URL");
+  }
+  if (nats.user.empty() != nats.password.empty()) {
+    return keyError("nats.user", "nats.user and nats.password go together");
+  }
+  if (nats.tls_certificate.empty() != nats.tls_private_key.empty()) {
+    return keyError("nats.tls_certificate",
+                    "nats.tls_certificate and nats.tls_private_key go together");
+  }
+  for (const auto& [key, file] :
+       {std::pair<std::string_view, const std::string&>{"nats.credentials", nats.credentials},
+        {"nats.tls_ca", nats.tls_ca},
+        {"nats.tls_certificate", nats.tls_certificate},
+        {"nats.tls_private_key", nats.tls_private_key}}) {
+    if (!file.empty()) {
+      if (auto ok = checkFileReadable(key, file); !ok) {
+        return ok;
+      }
+    }
+  }
+  for (const auto& [key, name] :
+       {std::pair<std::string_view, const std::string&>{"nats.events_stream", nats.events_stream},
+        {"nats.commands_stream", nats.commands_stream}}) {
+    if (!validStreamName(name)) {
+      return keyError(key,
+                      fmt::format("\"{}\" is not a stream name (letters, digits, - and _)", name));
+    }
+  }
+  if (nats.events_stream == nats.commands_stream) {
+    return keyError("nats.commands_stream", "must differ from nats.events_stream");
+  }
+  // In subjects a domain name's '.' becomes '_': two names must not meet there.
+  std::map<std::string, std::string> tokens;
+  for (std::size_t i = 0; i < config.domains.size(); ++i) {
+    std::string token = config.domains[i].name;
+    std::replace(token.begin(), token.end(), '.', '_');
+    const auto [it, inserted] = tokens.emplace(token, config.domains[i].name);
+    if (!inserted) {
+      return keyError(fmt::format("domains[{}].name", i),
+                      fmt::format("\"{}\" and \"{}\" share the NATS subject token \"{}\"",
+                                  it->second, config.domains[i].name, token));
+    }
+  }
+  return {};
+}
+
 Result<void> validateDomain(const DomainConfig& domain, const std::string& path) {
   if (!validDomainName(domain.name)) {
     return keyError(path + ".name", fmt::format("\"{}\" is not a valid domain name (letters, "
@@ -322,6 +388,9 @@ Result<void> validateConfig(const Config& config) {
       return keyError(key, fmt::format("must be within {}..{} (got {})", min, max, value));
     }
   }
+  if (auto ok = validateNats(config); !ok) {
+    return ok;
+  }
   return validateApiExposure(config);
 }
 
@@ -389,6 +458,9 @@ Result<Config> loadConfig(int argc, char** argv, const std::map<std::string, std
   }
   if (auto v = envValue("SIPRECD_RTP_PORTS")) {
     config.rtp_ports = *v;
+  }
+  if (auto v = envValue("SIPRECD_NATS_URL")) {
+    config.nats.url = *v;
   }
 
   if (cli->log_level) {
@@ -500,6 +572,22 @@ std::string configSummary(const Config& config) {
   line("media.ip", config.media_ip.empty() ? "(address the INVITE arrived on)" : config.media_ip);
   line("media.rtp_ports", config.rtp_ports);
   line("media.rtp_timeout_s", std::to_string(config.rtp_timeout_s));
+  if (!config.nats.url.empty()) {
+    // URLs may carry user:password@: print the host part only.
+    std::vector<std::string> hosts;
+    for (const auto& url : splitList(config.nats.url)) {
+      const auto scheme = url.find("://");
+      const auto at = url.rfind('@');
+      hosts.push_back(at != std::string::npos && scheme != std::string::npos && at > scheme
+                          ? url.substr(0, scheme + 3) + url.substr(at + 1)
+                          : url);
+    }
+    line("nats.url",
+         fmt::format("{}; events -> {}{}", fmt::join(hosts, ", "), config.nats.events_stream,
+                     config.nats.commands
+                         ? fmt::format("; commands <- {}", config.nats.commands_stream)
+                         : std::string()));
+  }
   for (const auto& domain : config.domains) {
     std::string match = domain.name == "default" ? "calls no other domain takes" : "nothing";
     if (!domain.match_hosts.empty() || !domain.match_cidrs.empty()) {

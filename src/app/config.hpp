@@ -88,6 +88,27 @@ struct DomainConfig {
   std::string sqs_queue_url;
 };
 
+/// NATS JetStream (DESIGN.md §2 "Commands", "Callbacks and events"; §5): every event is also
+/// published on siprecd.{domain}.events.{eventName}; commands are taken from
+/// siprecd.{domain}.commands. A domain name's '.' becomes '_' in subjects.
+struct NatsConfig {
+  /// Server URL(s), comma-separated ("nats://127.0.0.1:4222", "tls://..."); empty: NATS off.
+  std::string url;
+  /// Authentication (any one): user and password, a token, or a credentials file (JWT and
+  /// NKey seed). Never logged or printed.
+  std::string user, password, token, credentials;
+  /// TLS: CA bundle (PEM) verifying the server; client certificate and key (PEM).
+  std::string tls_ca, tls_certificate, tls_private_key;
+  /// JetStream streams, created when missing: the events (limits retention, 7 days, on
+  /// siprecd.*.events.>) and the commands (work queue, 24 hours, on siprecd.*.commands).
+  std::string events_stream = "SIPRECD_EVENTS";
+  std::string commands_stream = "SIPRECD_COMMANDS";
+  /// Take commands from NATS (false: publish events only).
+  bool commands = true;
+  /// Publish each command's final reply on siprecd.{domain}.replies.
+  bool replies = true;
+};
+
 struct Config {
   std::string log_level = "info";
   std::filesystem::path data_dir = "./siprecd-data";
@@ -130,6 +151,8 @@ struct Config {
   int events_max_age_s = 86400;
   /// How often the retention janitor looks for recordings past their domain's retention.
   int retention_check_interval_s = 60;
+
+  NatsConfig nats;
 
   /// Never empty after loadConfig(): without configured domains, one domain "default"
   /// that matches every call.

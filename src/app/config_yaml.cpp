@@ -82,6 +82,9 @@ class YamlReader {
                         if (key == "media") {
                           return applyMedia(value, path, config);
                         }
+                        if (key == "nats") {
+                          return applyNats(value, path, config.nats);
+                        }
                         if (key == "domains") {
                           return applyDomains(value, path, config);
                         }
@@ -159,6 +162,35 @@ class YamlReader {
           }
           if (key == "spool_flush_ms") {
             return readInt(value, p, config.spool_flush_ms);
+          }
+          return unknownKey(value, p);
+        });
+  }
+
+  Result<void> applyNats(const YAML::Node& node, const std::string& path, NatsConfig& nats) {
+    return forEachKey(
+        node, path,
+        [&](const std::string& key, const YAML::Node& value, const std::string& p) -> Result<void> {
+          for (const auto& [name, field] :
+               {std::pair<std::string_view, std::string*>{"url", &nats.url},
+                {"user", &nats.user},
+                {"password", &nats.password},
+                {"token", &nats.token},
+                {"credentials", &nats.credentials},
+                {"tls_ca", &nats.tls_ca},
+                {"tls_certificate", &nats.tls_certificate},
+                {"tls_private_key", &nats.tls_private_key},
+                {"events_stream", &nats.events_stream},
+                {"commands_stream", &nats.commands_stream}}) {
+            if (key == name) {
+              return readString(value, p, *field);
+            }
+          }
+          if (key == "commands") {
+            return readBool(value, p, nats.commands);
+          }
+          if (key == "replies") {
+            return readBool(value, p, nats.replies);
           }
           return unknownKey(value, p);
         });

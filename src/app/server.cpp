@@ -23,6 +23,9 @@
 #include "control/command_service.hpp"
 #include "control/event_dispatcher.hpp"
 #include "control/event_outbox.hpp"
+#include "control/nats_command_consumer.hpp"
+#include "control/nats_connection.hpp"
+#include "control/nats_event_publisher.hpp"
 #include "control/recording_job_runner.hpp"
 #include "control/reply_token.hpp"
 #include "control/retention_janitor.hpp"
@@ -56,6 +59,19 @@ T runOn(EventLoop& loop, std::function<T()> task) {
   return future.get();
 }
 
+control::NatsSettings natsSettings(const NatsConfig& nats) {
+  control::NatsSettings settings;
+  settings.url = nats.url;
+  settings.user = nats.user;
+  settings.password = nats.password;
+  settings.token = nats.token;
+  settings.credentials_file = nats.credentials;
+  settings.tls_ca = nats.tls_ca;
+  settings.tls_certificate = nats.tls_certificate;
+  settings.tls_private_key = nats.tls_private_key;
+  return settings;
+}
+
 HttpResponse textResponse(int status, std::string content_type, std::string body) {
   HttpResponse response;
   response.status = status;
@@ -85,6 +101,8 @@ struct Server::Components {
   std::unique_ptr<control::ReplyTokens> reply_tokens;
   std::unique_ptr<control::WebhookClient> webhooks;
   std::unique_ptr<control::EventDispatcher> dispatcher;
+  std::unique_ptr<control::NatsConnection> nats;
+  std::unique_ptr<control::NatsEventPublisher> nats_events;
   std::unique_ptr<control::EventOutbox> events;
   std::unique_ptr<media::MediaEngine> media;
   std::unique_ptr<WorkerPool> workers;
@@ -95,6 +113,7 @@ struct Server::Components {
   std::unique_ptr<CallbackRecordDecider> decider;
   std::unique_ptr<LiveSessionCommands> live_sessions;
   std::unique_ptr<control::CommandService> commands;
+  std::unique_ptr<control::NatsCommandConsumer> nats_commands;
   std::unique_ptr<siprec::SessionContext> session_context;
   std::unique_ptr<DomainRouter> router;
   std::unique_ptr<siprec::SessionManager> sessions;
@@ -115,6 +134,9 @@ Server::~Server() {
   c.metric_callbacks.clear();
   if (c.http) {
     c.http->stop();  // no new commands
+  }
+  if (c.nats_commands) {
+    c.nats_commands->stop();  // none from NATS either
   }
   if (c.janitor) {
     c.janitor->stop();
@@ -137,6 +159,12 @@ Server::~Server() {
   if (c.dispatcher) {
     c.dispatcher->stop();
   }
+  if (c.nats_events) {
+    c.nats_events->stop();
+  }
+  c.nats_commands.reset();
+  c.nats_events.reset();
+  c.nats.reset();
   c.webhooks.reset();
   if (c.sip_thread) {
     c.sip_thread->stop();
@@ -246,6 +274,17 @@ Result<void> Server::start() {
   c.live_sessions = std::make_unique<LiveSessionCommands>(*c.sip_loop, *c.sessions);
   c.commands = std::make_unique<control::CommandService>(c.domains, *c.repository, *c.live_sessions,
                                                          *c.jobs, *c.reply_tokens, c.clock);
+  if (c.nats && config_.nats.commands) {
+    std::vector<std::string> names;
+    for (const auto& domain : config_.domains) {
+      names.push_back(domain.name);
+    }
+    control::NatsCommandConsumerSettings consume;
+    consume.stream.name = config_.nats.commands_stream;
+    consume.publish_replies = config_.nats.replies;
+    c.nats_commands = std::make_unique<control::NatsCommandConsumer>(*c.nats, *c.commands,
+                                                                     std::move(names), consume);
+  }
 
   c.http = std::make_unique<HttpServer>(config_.http_listen,
                                         static_cast<std::size_t>(config_.http_threads));
@@ -272,6 +311,12 @@ Result<void> Server::start() {
     return fail("HTTP: " + started.error().message);
   }
   c.dispatcher->start();
+  if (c.nats_events) {
+    c.nats_events->start();
+  }
+  if (c.nats_commands) {
+    c.nats_commands->start();
+  }
   c.janitor->start();
   registerMetrics();
   c.ready = true;
@@ -302,8 +347,24 @@ Result<void> Server::startControlPlane() {
   dispatch.max_age = std::chrono::seconds(config_.events_max_age_s);
   c.dispatcher = std::make_unique<control::EventDispatcher>(
       *c.repository, *c.webhooks, control::lookupIn(c.domains), c.clock, dispatch);
-  c.events = std::make_unique<control::EventOutbox>(
-      *c.repository, *c.reply_tokens, control::lookupIn(c.domains), c.clock, c.dispatcher->waker());
+  std::function<void()> on_persisted = c.dispatcher->waker();
+  if (!config_.nats.url.empty()) {
+    auto nats = control::NatsConnection::open(natsSettings(config_.nats));
+    if (!nats) {
+      return tl::unexpected(nats.error());
+    }
+    c.nats = std::move(*nats);
+    control::NatsEventPublisherSettings publish;
+    publish.stream.name = config_.nats.events_stream;
+    c.nats_events = std::make_unique<control::NatsEventPublisher>(*c.repository, *c.nats, publish);
+    on_persisted = [webhooks = c.dispatcher->waker(), nats_events = c.nats_events->waker()] {
+      webhooks();
+      nats_events();
+    };
+  }
+  c.events = std::make_unique<control::EventOutbox>(*c.repository, *c.reply_tokens,
+                                                    control::lookupIn(c.domains), c.clock,
+                                                    std::move(on_persisted));
   return {};
 }
 

@@ -164,6 +164,18 @@ class Repository {
   /// Number of pending events (metric siprecd_events_pending).
   virtual Result<int64_t> pendingEventCount() = 0;
 
+  /// Events whose sequence is above `after_sequence`, whatever their delivery status (a
+  /// publisher such as NATS keeps its own position instead of a status), in sequence order,
+  /// at most `limit`. A store must never make an event visible below a sequence it has
+  /// already returned (SQLite: one writer and AUTOINCREMENT), so a cursor misses nothing.
+  virtual Result<std::vector<OutboxEvent>> eventsAfter(int64_t after_sequence,
+                                                       std::size_t limit) = 0;
+  /// The sequence of the last event `publisher` (e.g. "nats") has passed on; 0 before its
+  /// first save.
+  virtual Result<int64_t> publisherCursor(std::string_view publisher) = 0;
+  /// Queues moving `publisher`'s cursor to `sequence`; a cursor never moves backwards.
+  virtual void savePublisherCursor(std::string publisher, int64_t sequence) = 0;
+
   /// The stored reply of a command, if any (synchronous read).
   virtual Result<std::optional<CommandResult>> findCommandResult(std::string_view domain,
                                                                  std::string_view recording_id,

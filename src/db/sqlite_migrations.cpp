@@ -79,9 +79,20 @@ CREATE TABLE command_results (
 CREATE INDEX command_results_created ON command_results (created_ms);
 )sql";
 
-constexpr std::array<SqliteMigration, 2> kMigrations{{
+// Version 3: the position of each publisher that reads the outbox by sequence (NATS) rather
+// than by delivery status.
+constexpr std::string_view kPublisherCursors = R"sql(
+CREATE TABLE publisher_cursors (
+  publisher  TEXT PRIMARY KEY,
+  sequence   INTEGER NOT NULL,
+  updated_ms INTEGER NOT NULL
+) WITHOUT ROWID;
+)sql";
+
+constexpr std::array<SqliteMigration, 3> kMigrations{{
     {1, "recordings and their state history", kRecordings},
     {2, "outbox events, command results, recording pauses/assurance/stored", kOutbox},
+    {3, "publisher cursors over the outbox", kPublisherCursors},
 }};
 
 }  // namespace

@@ -52,6 +52,9 @@ class SqliteRepository final : public Repository {
   Result<std::vector<OutboxEvent>> eventsForRecording(std::string_view recording_id) override;
   Result<std::vector<OutboxEvent>> deadEvents(std::string_view domain, std::size_t limit) override;
   Result<int64_t> pendingEventCount() override;
+  Result<std::vector<OutboxEvent>> eventsAfter(int64_t after_sequence, std::size_t limit) override;
+  Result<int64_t> publisherCursor(std::string_view publisher) override;
+  void savePublisherCursor(std::string publisher, int64_t sequence) override;
   Result<std::optional<CommandResult>> findCommandResult(std::string_view domain,
                                                          std::string_view recording_id,
                                                          std::string_view method,

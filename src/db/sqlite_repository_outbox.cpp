@@ -1,4 +1,5 @@
-// SqliteRepository: the event outbox and the command results kept for idempotency (the
+// SqliteRepository: the event outbox, its publisher cursors and the command results kept for
+// idempotency (the
 // writer thread, the queue and the connections live in sqlite_repository.cpp).
 #include <stdexcept>
 #include <utility>
@@ -120,6 +121,55 @@ Result<int64_t> SqliteRepository::pendingEventCount() {
     return tl::unexpected(ok.error());
   }
   return count;
+}
+
+Result<std::vector<OutboxEvent>> SqliteRepository::eventsAfter(int64_t after_sequence,
+                                                               std::size_t limit) {
+  std::vector<OutboxEvent> found;
+  auto ok = withReadConnection("lookup of events after a cursor", [&](SQLite::Database& db) {
+    SQLite::Statement select(
+        db, fmt::format("SELECT {} FROM events WHERE sequence > ? ORDER BY sequence LIMIT ?",
+                        sqlite_rows::kEventColumns));
+    select.bind(1, after_sequence);
+    select.bind(2, sqlite_rows::sqlLimit(limit));
+    while (select.executeStep()) {
+      found.push_back(sqlite_rows::readEvent(select));
+    }
+  });
+  if (!ok) {
+    return tl::unexpected(ok.error());
+  }
+  return found;
+}
+
+Result<int64_t> SqliteRepository::publisherCursor(std::string_view publisher) {
+  int64_t sequence = 0;
+  auto ok = withReadConnection("lookup of a publisher cursor", [&](SQLite::Database& db) {
+    SQLite::Statement select(db, "SELECT sequence FROM publisher_cursors WHERE publisher = ?");
+    select.bind(1, std::string(publisher));
+    if (select.executeStep()) {
+      sequence = select.getColumn(0).getInt64();
+    }
+  });
+  if (!ok) {
+    return tl::unexpected(ok.error());
+  }
+  return sequence;
+}
+
+void SqliteRepository::savePublisherCursor(std::string publisher, int64_t sequence) {
+  std::string what = fmt::format("save of the {} cursor at {}", publisher, sequence);
+  enqueueWrite(std::move(what), [publisher = std::move(publisher), sequence](SQLite::Database& db) {
+    SQLite::Statement upsert(
+        db,
+        "INSERT INTO publisher_cursors (publisher, sequence, updated_ms) VALUES (?, ?, ?) "
+        "ON CONFLICT (publisher) DO UPDATE SET sequence = MAX(sequence, excluded.sequence), "
+        "updated_ms = excluded.updated_ms");
+    upsert.bind(1, publisher);
+    upsert.bind(2, sequence);
+    upsert.bind(3, sqlite_rows::nowMs());
+    upsert.exec();
+  });
 }
 
 Result<std::optional<CommandResult>> SqliteRepository::findCommandResult(

@@ -39,7 +39,7 @@ TEST_F(SqliteRepositoryTest, Version1DatabaseMigratesInPlaceKeepingItsData) {
   createVersion1Database(file_);
   auto repository = open();
   ASSERT_TRUE(repository);
-  EXPECT_EQ(repository->schemaVersion(), 2);
+  EXPECT_EQ(repository->schemaVersion(), 3);
 
   const auto old = repository->findRecording("old-1");
   ASSERT_TRUE(old) << old.error().message;
@@ -67,6 +67,9 @@ TEST_F(SqliteRepositoryTest, Version1DatabaseMigratesInPlaceKeepingItsData) {
   EXPECT_EQ(repository->findRecording("old-1").value()->stored_json, updated.stored_json);
   EXPECT_EQ(repository->dueEvents(0, 10).value().size(), 1u);
   EXPECT_TRUE(repository->findCommandResult("acme", "old-1", "STORERECORDING", "k").value());
+  repository->savePublisherCursor("nats", 1);
+  repository->flush();
+  EXPECT_EQ(repository->publisherCursor("nats").value(), 1);
   RecordingQuery query;
   query.domain = "acme";
   EXPECT_EQ(repository->listRecordings(query).value().items.size(), 1u);
@@ -79,6 +82,8 @@ TEST_F(SqliteRepositoryTest, Version1DatabaseMigratesInPlaceKeepingItsData) {
   EXPECT_EQ(versions.getColumn(1).getInt64(), 77);  // history of version 1 untouched
   ASSERT_TRUE(versions.executeStep());
   EXPECT_EQ(versions.getColumn(0).getInt(), 2);
+  ASSERT_TRUE(versions.executeStep());
+  EXPECT_EQ(versions.getColumn(0).getInt(), 3);
   EXPECT_FALSE(versions.executeStep());
   EXPECT_EQ(db.execAndGet("PRAGMA integrity_check").getString(), "ok");
 }
@@ -109,6 +114,13 @@ TEST(SqliteMigrations, Version2AddsTheOutboxAndIdempotencyTables) {
         "assurance_json", "stored_json"}) {
     EXPECT_NE(migrations[1].sql.find(part), std::string_view::npos) << part;
   }
+}
+
+TEST(SqliteMigrations, Version3AddsPublisherCursors) {
+  const auto migrations = sqliteMigrations();
+  ASSERT_GE(migrations.size(), 3u);
+  EXPECT_EQ(migrations[2].version, 3);
+  EXPECT_NE(migrations[2].sql.find("CREATE TABLE publisher_cursors"), std::string_view::npos);
 }
 
 }  // namespace

@@ -355,5 +355,47 @@ TEST_F(SqliteRepositoryTest, PurgeHistoryKeepsPendingEventsAndNewerHistory) {
   EXPECT_TRUE(repository->findCommandResult("acme", "r1", "STORERECORDING", "new").value());
 }
 
+TEST_F(SqliteRepositoryTest, EventsAfterListsEveryStatusInSequenceOrderFromTheCursor) {
+  auto repository = open();
+  repository->insertEvent(sampleEvent("e1", "r1"));
+  repository->insertEvent(sampleEvent("e2", "r2"));
+  repository->insertEvent(sampleEvent("e3", "r1"));
+  repository->insertEvent(sampleEvent("e4", "r3"));
+  repository->updateEventDelivery(delivered(sampleEvent("e1", ""), 150));
+  OutboxEvent skipped = sampleEvent("e2", "");
+  skipped.status = "skipped";
+  repository->updateEventDelivery(skipped);
+  repository->flush();
+
+  const auto all = repository->eventsAfter(0, 10);
+  ASSERT_TRUE(all) << all.error().message;
+  ASSERT_EQ(eventIds(*all), (std::vector<std::string>{"e1", "e2", "e3", "e4"}));
+  EXPECT_EQ((*all)[0].status, "delivered");
+  EXPECT_EQ((*all)[1].status, "skipped");
+  EXPECT_LT((*all)[0].sequence, (*all)[1].sequence);
+
+  const auto page = repository->eventsAfter((*all)[1].sequence, 1);
+  ASSERT_TRUE(page) << page.error().message;
+  EXPECT_EQ(eventIds(*page), (std::vector<std::string>{"e3"}));
+  EXPECT_TRUE(repository->eventsAfter((*all)[3].sequence, 10).value().empty());
+}
+
+TEST_F(SqliteRepositoryTest, PublisherCursorStartsAtZeroNeverMovesBackAndSurvivesReopen) {
+  {
+    auto repository = open();
+    EXPECT_EQ(repository->publisherCursor("nats").value(), 0);
+    repository->savePublisherCursor("nats", 7);
+    repository->savePublisherCursor("nats", 5);  // a late, older position
+    repository->savePublisherCursor("sns", 2);
+    repository->flush();
+    EXPECT_EQ(repository->publisherCursor("nats").value(), 7);
+    EXPECT_EQ(repository->publisherCursor("sns").value(), 2);
+    repository->savePublisherCursor("nats", 9);
+  }
+  auto reopened = open();
+  EXPECT_EQ(reopened->publisherCursor("nats").value(), 9);
+  EXPECT_EQ(reopened->publisherCursor("other").value(), 0);
+}
+
 }  // namespace
 }  // namespace siprecd::db
