@@ -23,20 +23,6 @@ namespace {
 
 constexpr std::string_view kComponent = "events";
 constexpr std::size_t kMaxErrorBytes = 300;
-constexpr std::array kAllTypes = {EventType::NewCall,         EventType::RecordingStarted,
-                                  EventType::MetadataUpdated, EventType::RecordingReady,
-                                  EventType::RecordingStored, EventType::RecordingDeleted,
-                                  EventType::RecordingFailed};
-
-std::optional<EventType> typeOfMethod(std::string_view method) {
-  for (const EventType type : kAllTypes) {
-    if (methodName(type) == method) {
-      return type;
-    }
-  }
-  return std::nullopt;
-}
-
 /// {base}/{name} without a doubled slash.
 std::string callbackUrl(std::string_view base, std::string_view name) {
   std::string url(base);
@@ -259,7 +245,7 @@ void EventDispatcher::Impl::poll() {
 }
 
 void EventDispatcher::Impl::dispatch(db::OutboxEvent event, const DomainSettings& domain) {
-  const auto type = typeOfMethod(event.name);
+  const auto type = eventTypeOfMethod(event.name);
   WebhookRequest request;
   request.url = callbackUrl(domain.callback_base, type ? callbackName(*type) : event.name);
   request.body = event.body;

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -20,6 +21,8 @@ enum class EventType {
 
 /// The body's `method`: "NEWCALL", "RECORDINGSTARTED", ...
 std::string_view methodName(EventType type);
+/// The type whose methodName() is `method`; nullopt for anything else.
+std::optional<EventType> eventTypeOfMethod(std::string_view method);
 /// The callback path segment: POST {callbackBase}/{callbackName}, e.g. "recordingStarted".
 std::string_view callbackName(EventType type);
 

@@ -22,6 +22,18 @@ std::string_view methodName(EventType type) {
   return "UNKNOWN";
 }
 
+std::optional<EventType> eventTypeOfMethod(std::string_view method) {
+  for (const EventType type :
+       {EventType::NewCall, EventType::RecordingStarted, EventType::MetadataUpdated,
+        EventType::RecordingReady, EventType::RecordingStored, EventType::RecordingDeleted,
+        EventType::RecordingFailed}) {
+    if (methodName(type) == method) {
+      return type;
+    }
+  }
+  return std::nullopt;
+}
+
 std::string_view callbackName(EventType type) {
   switch (type) {
     case EventType::NewCall:

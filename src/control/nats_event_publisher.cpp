@@ -19,20 +19,6 @@ namespace siprecd::control {
 namespace {
 
 constexpr std::string_view kComponent = "nats";
-constexpr std::array kAllTypes = {EventType::NewCall,         EventType::RecordingStarted,
-                                  EventType::MetadataUpdated, EventType::RecordingReady,
-                                  EventType::RecordingStored, EventType::RecordingDeleted,
-                                  EventType::RecordingFailed};
-
-std::optional<EventType> typeOfMethod(std::string_view method) {
-  for (const EventType type : kAllTypes) {
-    if (methodName(type) == method) {
-      return type;
-    }
-  }
-  return std::nullopt;
-}
-
 struct PublisherMetrics {
   Counter& published = metrics().counter("siprecd_nats_events_published_total",
                                          "Events published to NATS JetStream (acknowledged).");
@@ -151,7 +137,7 @@ NatsEventPublisher::Stats NatsEventPublisher::stats() const {
 }
 
 std::string NatsEventPublisher::subjectFor(std::string_view prefix, const db::OutboxEvent& event) {
-  const auto type = typeOfMethod(event.name);
+  const auto type = eventTypeOfMethod(event.name);
   const std::string name = type ? std::string(callbackName(*type)) : toLower(event.name);
   return std::string(prefix) + "." + natsSubjectToken(event.domain) + ".events." +
          natsSubjectToken(name);
