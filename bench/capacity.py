@@ -7,27 +7,40 @@ Every figure comes from real runs on loopback: the receiver (siprecd, or bench/b
 is pinned to CPU 0, the load generator (bench/rtp_load) to CPU 1. A probe sets up N
 two-stream G.711 calls (through siprecd's SIP for real; straight to the ports for the bare
 receiver), sends 20 ms RTP to every stream for a window, reads the receiver's packet count
-and ends the calls with BYE. A probe passes when every call was answered, no packet was
-lost and the generator kept its deadlines (no slot a whole period late).
+and ends the calls with BYE. A probe passes when every call was answered and no packet was
+lost. When the generator could not send the nominal rate (50 packets/s per stream, within
+2 %) the probe says nothing about the receiver: the search stops there and the capacity is
+reported as at least the last passing N ("generator-limited"; give the generator a quieter
+CPU). Late bursts that the generator catches up on are fine: they only make the test harder.
 
 Capacity: the largest N that passes, found by doubling from BENCH_CPU_CALLS up to
-BENCH_MAX_CALLS with short probes, bisecting, then confirmed over BENCH_CAPACITY_SECONDS
-(stepping down 10 % when the confirmation fails). The first probe (BENCH_CPU_CALLS calls over
-BENCH_CPU_SECONDS) gives CPU, RSS and descriptors per call.
+BENCH_MAX_CALLS with short probes (the bare receiver's search starts at siprecd's result),
+bisecting to a sixth, then confirmed over BENCH_CAPACITY_SECONDS (stepping down 10 % when
+the confirmation fails). The first probe (BENCH_CPU_CALLS calls over BENCH_CPU_SECONDS)
+gives CPU, RSS and descriptors per call. A default run takes about 8 minutes.
 
 Environment (all optional):
   BENCH_CAPACITY_SECONDS  confirmation window, default 60
-  BENCH_PROBE_SECONDS     search probe window, default 10
+  BENCH_PROBE_SECONDS     search probe window, default 8
   BENCH_CPU_CALLS         calls of the CPU/RSS probe and first search step, default 1000
   BENCH_CPU_SECONDS       its window, default 20
   BENCH_MAX_CALLS         search ceiling; default: what the open-file hard limit allows
                           siprecd (6 descriptors per call), rounded down to 100
   BENCH_STEP              search resolution in calls, default 100
-  BENCH_SETUP_RATE        call set-ups per second, default 400
+  BENCH_SETUP_RATE        call set-ups per second, default 500
   BENCH_CAPACITY=0        skip the capacity search (CPU/RSS probe only)
   BENCH_BARE=0            skip the bare receiver
   BENCH_BACKENDS=0        skip the recvmmsg / io_uring comparison of the engine alone
-  BENCH_RX_CPU, BENCH_GEN_CPU   CPUs of the receiver and the generator, default 0 and 1
+  BENCH_RX_CPU, BENCH_GEN_CPU   CPUs of the receiver and the generator (taskset lists),
+                          default 0 and 1
+  BENCH_GEN_THREADS       generator sender threads, default 1 (more need more BENCH_GEN_CPU)
+  BENCH_GEN_REALTIME=0    do not run the generator's sender threads SCHED_FIFO (they do
+                          when permitted, so that other load on their CPU cannot starve them)
+
+On loopback the generator's CPU also pays the kernel's delivery of every packet, so one
+generator core offers roughly what one receiver core takes: on a two-CPU machine the bare
+receiver's capacity is usually "generator-limited". With more CPUs, e.g.
+BENCH_GEN_CPU=1-3 BENCH_GEN_THREADS=3.
 """
 
 import json
@@ -54,12 +67,14 @@ SIPRECD = os.path.join(BUILD, "siprecd")
 TOOLS = os.path.join(BUILD, "bench")
 RX_CPU = os.environ.get("BENCH_RX_CPU", "0")
 GEN_CPU = os.environ.get("BENCH_GEN_CPU", "1")
+GEN_THREADS = env_int("BENCH_GEN_THREADS", 1)
+GEN_REALTIME = os.environ.get("BENCH_GEN_REALTIME", "1") != "0"
 CAPACITY_S = env_int("BENCH_CAPACITY_SECONDS", 60)
-PROBE_S = env_int("BENCH_PROBE_SECONDS", 10)
+PROBE_S = env_int("BENCH_PROBE_SECONDS", 8)
 CPU_CALLS = env_int("BENCH_CPU_CALLS", 1000)
 CPU_S = env_int("BENCH_CPU_SECONDS", 20)
 STEP = env_int("BENCH_STEP", 100)
-SETUP_RATE = env_int("BENCH_SETUP_RATE", 400)
+SETUP_RATE = env_int("BENCH_SETUP_RATE", 500)
 HARD_FDS = resource.getrlimit(resource.RLIMIT_NOFILE)[1]
 DEFAULT_MAX = (min(HARD_FDS, 1 << 20) - 300) // DESCRIPTORS_PER_CALL // STEP * STEP
 MAX_CALLS = env_int("BENCH_MAX_CALLS", DEFAULT_MAX)
@@ -74,12 +89,16 @@ def free_port(kind):
 
 def run_load(args):
     command = ["taskset", "-c", GEN_CPU, os.path.join(TOOLS, "rtp_load"),
-               "--setup-rate", str(SETUP_RATE)] + [str(a) for a in args]
+               "--setup-rate", str(SETUP_RATE), "--sender-threads", str(GEN_THREADS)] + \
+        (["--realtime"] if GEN_REALTIME else []) + [str(a) for a in args]
     done = subprocess.run(command, capture_output=True, text=True, timeout=3600)
     lines = [line for line in done.stdout.splitlines() if line.startswith("{")]
     if done.returncode != 0 or not lines:
         raise RuntimeError(f"rtp_load failed ({done.returncode}): {done.stderr.strip()[-500:]}")
     return json.loads(lines[-1])
+
+
+MIN_OFFERED = 0.98
 
 
 def verdict(result):
@@ -88,9 +107,9 @@ def verdict(result):
     if result["received"] < 0:
         return "no count"
     if result["lost"] > 0:
-        return "loss" + (" (generator late)" if result["late_slots"] else "")
-    if result["late_slots"] > 0:
-        return "generator late"
+        return "loss"
+    if result["offered_ratio"] < MIN_OFFERED:
+        return "generator-limited"
     return "ok"
 
 
@@ -167,38 +186,51 @@ def engine_probe(backend):
 
 
 def log_probe(name, calls, seconds, result):
-    print(f"  {name:<8} {calls:>6} calls {seconds:>3} s: {verdict(result):<24} "
+    print(f"  {name:<8} {calls:>6} calls {seconds:>3} s: {verdict(result):<18} "
           f"lost {result['lost']:.0f}/{result['sent']}, "
+          f"offered {100 * result['offered_ratio']:.1f} %, "
           f"{result['cpu_core_percent']:.1f} % core, "
           f"{result['cpu_us_per_packet']:.2f} us/packet, generator late max "
-          f"{result['max_late_ms']:.1f} ms", flush=True)
+          f"{result['max_late_ms']:.1f} ms ({result.get('elapsed_s', 0):.0f} s)", flush=True)
 
 
-def capacity(name, probe, first_result):
-    """Doubling search, bisection, confirmation; returns (calls, capped, confirm result)."""
+def capacity(name, probe, first_result, start=None):
+    """Doubling search, bisection, confirmation.
+
+    Returns (calls, limit, result at calls): limit is None when packets were lost above,
+    "setup" when calls were refused there (see siprecd's log: ports, descriptors), "generator"
+    when only the generator stopped the search, "ceiling" at BENCH_MAX_CALLS.
+    """
     probed = {CPU_CALLS: first_result}
+    failures = {}  # calls -> verdict, for every probe that did not pass
 
     def passes(calls, seconds=PROBE_S):
-        if seconds == PROBE_S and calls in probed:
-            result = probed[calls]
-        else:
+        result = probed.get(calls) if seconds == PROBE_S else None
+        if result is None:
+            began = time.time()
             result = probe(calls, seconds)
+            result["elapsed_s"] = time.time() - began
             log_probe(name, calls, seconds, result)
             if seconds == PROBE_S:
                 probed[calls] = result
-        return verdict(result) == "ok", result
+        outcome = verdict(result)
+        if outcome != "ok":
+            failures[calls] = outcome
+        return outcome == "ok", result
 
-    good, bad, calls = 0, None, CPU_CALLS
-    while True:
-        if passes(calls)[0]:
-            good = calls
-            if calls >= MAX_CALLS:
+    good, bad = (CPU_CALLS, None) if passes(CPU_CALLS)[0] else (0, CPU_CALLS)
+    if bad is None and good < MAX_CALLS:
+        calls = min(MAX_CALLS, start if start and start > good else good * 2)
+        while True:
+            if passes(calls)[0]:
+                good = calls
+                if calls >= MAX_CALLS:
+                    break
+                calls = min(MAX_CALLS, calls * 2)
+            else:
+                bad = calls
                 break
-            calls = min(MAX_CALLS, calls * 2)
-        else:
-            bad = calls
-            break
-    while bad is not None and bad - good > max(STEP, good // 10):
+    while bad is not None and bad - good > max(STEP, good // 6):
         mid = (good + bad) // 2 // STEP * STEP
         if mid <= good or mid >= bad:
             break
@@ -212,9 +244,25 @@ def capacity(name, probe, first_result):
             break
         ok, confirmed = passes(good, CAPACITY_S)
         if ok:
-            return good, good >= MAX_CALLS, confirmed
+            break
+        if verdict(confirmed) == "generator-limited":
+            # Nothing lost: the generator could not hold the rate over the longer window.
+            # The short probe's pass stands, as a lower bound.
+            confirmed = probed.get(good, confirmed)
+            break
         good = good * 9 // 10 // STEP * STEP
-    return 0, False, confirmed
+    else:
+        good = 0 if confirmed is None or verdict(confirmed) != "ok" else good
+    above = {outcome for n, outcome in failures.items() if n > good}
+    if "loss" in above:
+        limit = None
+    elif "setup failed" in above:
+        limit = "setup"
+    elif above:
+        limit = "generator"
+    else:
+        limit = "ceiling" if good >= MAX_CALLS else None
+    return good, limit, confirmed
 
 
 def per_call(result, key):
@@ -233,11 +281,14 @@ def main():
                                 ("bare", bare_probe, os.environ.get("BENCH_BARE", "1") != "0")):
         if not wanted:
             continue
+        began = time.time()
         first = probe(CPU_CALLS, CPU_S)
+        first["elapsed_s"] = time.time() - began
         log_probe(name, CPU_CALLS, CPU_S, first)
         row = {"first": first}
         if os.environ.get("BENCH_CAPACITY", "1") != "0":
-            row["capacity"], row["capped"], row["confirm"] = capacity(name, probe, first)
+            start = rows["siprecd"]["capacity"] if "siprecd" in rows else None
+            row["capacity"], row["limit"], row["confirm"] = capacity(name, probe, first, start)
         rows[name] = row
 
     print()
@@ -250,23 +301,34 @@ def main():
 
     if all("capacity" in row for row in rows.values()) and rows:
         line(f"capacity, zero loss over {CAPACITY_S} s",
-             lambda r: (">= " if r["capped"] else "") + f"{r['capacity']} calls")
-        if "bare" in rows and rows["bare"]["capacity"] > 0:
+             lambda r: "not established" if r["capacity"] == 0
+             else (">= " if r["limit"] else "") + f"{r['capacity']} calls")
+        line("  limited by", lambda r: {None: "packet loss", "ceiling": "BENCH_MAX_CALLS",
+                                        "setup": "calls refused",
+                                        "generator": "load generator"}[r["limit"]])
+        if "bare" in rows and rows["bare"]["capacity"] > 0 and rows["siprecd"]["capacity"] > 0:
             ratio = 100.0 * rows["siprecd"]["capacity"] / rows["bare"]["capacity"]
-            capped = " (both at the ceiling)" if rows["siprecd"]["capped"] and rows["bare"]["capped"] else ""
-            print(f"{'  siprecd / bare':<36}{ratio:>21.0f}%{'':>22}  target >= 90 %{capped}")
+            note = ""
+            if rows["siprecd"]["limit"] or rows["bare"]["limit"]:
+                note = " (a lower bound stands in for a capacity: see 'limited by')"
+            print(f"{'  siprecd / bare':<36}{ratio:>21.0f}%{'':>22}  target >= 90 %{note}")
         line("packets lost at capacity",
              lambda r: f"{per_call(r['confirm'], 'lost'):.0f} of {per_call(r['confirm'], 'sent'):.0f}"
              if r["confirm"] else "-")
     line(f"CPU per call at {CPU_CALLS} calls",
-         lambda r: f"{r['first']['cpu_percent_per_call']:.4f} % core", "target <= 0.05 %")
+         lambda r: f"{r['first']['cpu_percent_per_call']:.4f} % core", "target <= 0.05 % "
+         "(CPU per packet x 100 packets/s)")
     line("  CPU per packet",
          lambda r: f"{r['first']['cpu_us_per_packet']:.2f} us")
     line("  of which media threads",
          lambda r: f"{r['first']['media_us_per_packet']:.2f} us" if r["first"]["media_core_percent"] > 0 else "-")
+    # The bare receiver binds its sockets and allocates its buffers before the first sample.
     line(f"RSS per call at {CPU_CALLS} calls",
-         lambda r: f"{r['first']['rss_per_call_kib']:.1f} KiB", "target < 64 KiB")
-    line("descriptors per call", lambda r: f"{r['first']['fds_per_call']:.2f}")
+         lambda r: f"{r['first']['rss_per_call_kib']:.1f} KiB" if r is rows.get("siprecd") else "-",
+         "target < 64 KiB")
+    line("descriptors per call",
+         lambda r: f"{r['first']['fds_per_call']:.2f}" if r is rows.get("siprecd") else "-",
+         f"spool syncs in flight hold a duplicate: {DESCRIPTORS_PER_CALL} expected")
     line(f"loss at {CPU_CALLS} calls",
          lambda r: f"{r['first']['lost']:.0f} of {r['first']['sent']}")
 

@@ -3,10 +3,13 @@
 #include <algorithm>
 #include <array>
 #include <cerrno>
+#include <cstdio>
 #include <cstring>
 #include <ctime>
 
 #include <arpa/inet.h>
+#include <pthread.h>
+#include <sched.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -78,8 +81,17 @@ void RtpSender::add(const std::vector<sockaddr_in>& targets) {
   pending_.insert(pending_.end(), targets.begin(), targets.end());
 }
 
-void RtpSender::start() {
-  thread_ = std::thread([this] { run(); });
+void RtpSender::start(bool realtime) {
+  thread_ = std::thread([this, realtime] {
+    if (realtime) {
+      sched_param priority{};
+      priority.sched_priority = 10;
+      if (::pthread_setschedparam(::pthread_self(), SCHED_FIFO, &priority) != 0) {
+        std::fprintf(stderr, "rtp_load: no SCHED_FIFO for the sender (not permitted)\n");
+      }
+    }
+    run();
+  });
 }
 
 void RtpSender::stop() {
@@ -185,6 +197,80 @@ void RtpSender::sendSlot(std::size_t slot) {
     }
   }
   sent_.fetch_add(sent, std::memory_order_relaxed);
+}
+
+RtpSenderPool::RtpSenderPool(const std::string& local_ip, int threads, int sockets_per_thread,
+                             int slots) {
+  for (int i = 0; i < std::max(threads, 1); ++i) {
+    senders_.push_back(std::make_unique<RtpSender>(local_ip, sockets_per_thread, slots));
+  }
+}
+
+void RtpSenderPool::add(const std::vector<sockaddr_in>& targets) {
+  std::vector<std::vector<sockaddr_in>> shares(senders_.size());
+  {
+    std::lock_guard lock(mutex_);
+    for (const sockaddr_in& target : targets) {
+      shares[next_++ % senders_.size()].push_back(target);
+    }
+  }
+  for (std::size_t i = 0; i < senders_.size(); ++i) {
+    if (!shares[i].empty()) {
+      senders_[i]->add(shares[i]);
+    }
+  }
+}
+
+void RtpSenderPool::start(bool realtime) {
+  for (auto& sender : senders_) {
+    sender->start(realtime);
+  }
+}
+
+void RtpSenderPool::stop() {
+  for (auto& sender : senders_) {
+    sender->stop();
+  }
+}
+
+uint64_t RtpSenderPool::sent() const {
+  uint64_t total = 0;
+  for (const auto& sender : senders_) {
+    total += sender->sent();
+  }
+  return total;
+}
+
+uint64_t RtpSenderPool::streams() const {
+  uint64_t total = 0;
+  for (const auto& sender : senders_) {
+    total += sender->streams();
+  }
+  return total;
+}
+
+int64_t RtpSenderPool::maxLateUs() const {
+  int64_t worst = 0;
+  for (const auto& sender : senders_) {
+    worst = std::max(worst, sender->maxLateUs());
+  }
+  return worst;
+}
+
+uint64_t RtpSenderPool::lateSlots() const {
+  uint64_t total = 0;
+  for (const auto& sender : senders_) {
+    total += sender->lateSlots();
+  }
+  return total;
+}
+
+uint64_t RtpSenderPool::sendErrors() const {
+  uint64_t total = 0;
+  for (const auto& sender : senders_) {
+    total += sender->sendErrors();
+  }
+  return total;
 }
 
 }  // namespace siprecd::bench

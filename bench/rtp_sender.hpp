@@ -3,6 +3,7 @@
 #include <atomic>
 #include <chrono>
 #include <cstdint>
+#include <memory>
 #include <mutex>
 #include <string>
 #include <thread>
@@ -31,7 +32,9 @@ class RtpSender {
   std::size_t socketCount() const { return fds_.size(); }
   /// Queues streams to start at the next period. Thread-safe.
   void add(const std::vector<sockaddr_in>& targets);
-  void start();
+  /// Starts the sending thread; with `realtime` it asks for SCHED_FIFO (root or
+  /// CAP_SYS_NICE), so that other processes on its CPU cannot make it miss its deadlines.
+  void start(bool realtime = false);
   /// Stops after the slot being sent; joins.
   void stop();
 
@@ -77,6 +80,30 @@ class RtpSender {
   std::atomic<int64_t> max_late_us_{0};
   std::atomic<uint64_t> late_slots_{0};
   std::atomic<uint64_t> send_errors_{0};
+};
+
+/// Several RtpSenders, one thread each, sharing the streams round-robin: for machines where
+/// one generator thread cannot keep up. Same interface, counters summed (lateness: the worst).
+class RtpSenderPool {
+ public:
+  RtpSenderPool(const std::string& local_ip, int threads, int sockets_per_thread, int slots);
+
+  uint16_t localPort(std::size_t index) const { return senders_.front()->localPort(index); }
+  /// Thread-safe.
+  void add(const std::vector<sockaddr_in>& targets);
+  void start(bool realtime = false);
+  void stop();
+
+  uint64_t sent() const;
+  uint64_t streams() const;
+  int64_t maxLateUs() const;
+  uint64_t lateSlots() const;
+  uint64_t sendErrors() const;
+
+ private:
+  std::vector<std::unique_ptr<RtpSender>> senders_;
+  std::mutex mutex_;
+  std::size_t next_ = 0;  // guarded by mutex_
 };
 
 }  // namespace siprecd::bench

@@ -3,6 +3,7 @@
 #include <limits>
 #include <string>
 
+#include <sys/resource.h>
 #include <sys/socket.h>
 
 #include "base/log.hpp"
@@ -60,8 +61,11 @@ MediaEngine::MediaEngine(MediaSettings settings, const Clock& clock)
     worker_settings.index = index;
     worker_settings.flush_interval = settings_.flush_interval;
     worker_settings.backend = settings_.receive_backend;
-    auto worker =
-        MediaWorker::create(clock_, worker_settings, [this](uint16_t port) { releasePort(port); });
+    auto worker = MediaWorker::create(
+        clock_, worker_settings, [this](uint16_t port) { releasePort(port); },
+        [this](unsigned descriptors) {
+          stream_descriptors_.fetch_sub(descriptors, std::memory_order_relaxed);
+        });
     if (!worker) {
       worker_error_ = worker.error().message;
       workers_.clear();
@@ -98,6 +102,25 @@ Result<void> MediaEngine::start() {
     } else {
       log::warn("media", "cannot raise the open-file limit: {}", limit.error().message);
     }
+  }
+  const int64_t in_use = openDescriptorCount();
+  if (info.open_file_limit == 0) {
+    rlimit limit{};
+    if (::getrlimit(RLIMIT_NOFILE, &limit) == 0) {
+      info.open_file_limit = limit.rlim_cur;
+    }
+  }
+  if (info.open_file_limit > 0 && info.open_file_limit != RLIM_INFINITY && in_use >= 0) {
+    const uint64_t kept = static_cast<uint64_t>(in_use) + settings_.descriptor_reserve +
+                          workers_.size() * kDescriptorsPerThread;
+    info.stream_descriptor_budget = info.open_file_limit > kept ? info.open_file_limit - kept : 1;
+    descriptor_budget_.store(info.stream_descriptor_budget);
+    log::info("media",
+              "descriptors: limit {}, {} in use, {} kept in reserve: room for {} two-stream "
+              "calls ({} each)",
+              info.open_file_limit, in_use, settings_.descriptor_reserve,
+              info.stream_descriptor_budget / (2 * descriptorsPerStream(false)),
+              2 * descriptorsPerStream(false));
   }
   info.socket_receive_buffer_bytes = grantedReceiveBuffer(settings_.socket_buffer_bytes);
   // Linux reports twice the size it accepted; less than that means a cap (rmem_max).
@@ -141,7 +164,28 @@ Result<StreamHandle> MediaEngine::openStream(const StreamSpec& spec) {
   if (!address) {
     return tl::unexpected(address.error());
   }
+  // Reserved for the stream's whole life (sockets now, spool file later), so that the
+  // streams already open can always create their spool files.
+  const unsigned descriptors = descriptorsPerStream(spec.rtcp_mux);
+  const uint64_t budget = descriptor_budget_.load();
+  const uint64_t reserved =
+      stream_descriptors_.fetch_add(descriptors, std::memory_order_relaxed) + descriptors;
+  if (budget > 0 && reserved > budget) {
+    stream_descriptors_.fetch_sub(descriptors, std::memory_order_relaxed);
+    return fail("media descriptors exhausted: open streams hold " +
+                    std::to_string(reserved - descriptors) + " of the " + std::to_string(budget) +
+                    " the open-file limit leaves them",
+                503);
+  }
+  auto opened = openReserved(spec, *address, descriptors);
+  if (!opened) {
+    stream_descriptors_.fetch_sub(descriptors, std::memory_order_relaxed);
+  }
+  return opened;
+}
 
+Result<StreamHandle> MediaEngine::openReserved(const StreamSpec& spec, const BindAddress& address,
+                                               unsigned descriptors) {
   std::optional<BoundPair> sockets;
   uint16_t port = 0;
   std::size_t capacity = 0;
@@ -157,7 +201,7 @@ Result<StreamHandle> MediaEngine::openStream(const StreamSpec& spec) {
     if (!acquired) {
       return fail("media port range " + rangeText(settings_.ports) + " exhausted");
     }
-    auto bound = bindPair(*address, *acquired, spec.rtcp_mux, settings_.socket_buffer_bytes);
+    auto bound = bindPair(address, *acquired, spec.rtcp_mux, settings_.socket_buffer_bytes);
     if (bound) {
       sockets = std::move(*bound);
       port = *acquired;
@@ -211,11 +255,13 @@ Result<StreamHandle> MediaEngine::openStream(const StreamSpec& spec) {
       opened_per_worker_[worker].fetch_add(1, std::memory_order_relaxed) * workers_.size() +
       workers_.size() + worker;
   auto last_packet = std::make_shared<std::atomic<int64_t>>(0);
-  workers_[worker]->addStream(std::make_unique<WorkerStream>(WorkerStream{
+  auto stream = std::make_unique<WorkerStream>(WorkerStream{
       id, port, std::move(sockets->rtp), std::move(sockets->rtcp),
       StreamReceiver(std::move(*writer), std::move(latch_payload_types),
                      ReceiveFormat{spec.clock_rate, spec.telephone_event_pt}, std::move(srtp)),
-      last_packet}));
+      last_packet});
+  stream->descriptors = descriptors;
+  workers_[worker]->addStream(std::move(stream));
   return StreamHandle{id, port, std::move(last_packet)};
 }
 

@@ -18,6 +18,7 @@
 
 namespace siprecd::media {
 
+class BindAddress;
 class MediaWorker;
 
 /// What to receive for one recorded stream (one SDP m-line) and where to spool it.
@@ -62,6 +63,9 @@ struct EngineInfo {
   std::size_t socket_receive_buffer_bytes = 0;
   /// Soft RLIMIT_NOFILE after start (raised to the hard limit unless disabled).
   uint64_t open_file_limit = 0;
+  /// Descriptors streams may hold together: the limit less those open at start and
+  /// MediaSettings::descriptor_reserve.
+  uint64_t stream_descriptor_budget = 0;
 };
 
 /// The RTP receive engine (DESIGN.md §3 "Media"): allocates ports, receives RTP/RTCP on its
@@ -90,9 +94,10 @@ class MediaEngine {
   /// media thread on the first write with records; creation errors are then counted as
   /// spool_write_errors) and hands the stream to the media thread with the fewest streams.
   /// Fails, naming the cause, when the spec is invalid (e.g. a label over 65535 bytes, an
-  /// SRTP suite or key libsrtp refuses), the range has no port free of cool-down, or binding fails
-  /// for another reason than a busy port (e.g. EMFILE: out of descriptors). Called from the SIP
-  /// thread; no file-system call.
+  /// SRTP suite or key libsrtp refuses), the stream's descriptors (descriptorsPerStream) would
+  /// exceed the budget (EngineInfo::stream_descriptor_budget; code 503), the range has no port
+  /// free of cool-down, or binding fails for another reason than a busy port. Called from the
+  /// SIP thread; no file-system call.
   [[nodiscard]] Result<StreamHandle> openStream(const StreamSpec& spec);
 
   /// Stops receiving on stream `id`, flushes the spool, closes the sockets (the port is
@@ -108,14 +113,19 @@ class MediaEngine {
   /// How the engine runs; meaningful after a successful start().
   EngineInfo info() const;
 
-  /// File descriptors one open stream holds at most: its RTP socket, its RTCP socket
-  /// unless `rtcp_mux`, and its spool file (open from the first spooled packet until the
-  /// stream is closed and its spool synced). A two-stream call: 6, or 4 with rtcp-mux.
+  /// File descriptors one open stream holds: its RTP socket, its RTCP socket unless
+  /// `rtcp_mux`, and its spool file (open from the first spooled packet until the stream is
+  /// closed and its spool synced). A two-stream call: 6, or 4 with rtcp-mux. While a
+  /// periodic spool sync waits for the closer thread it holds one more (a duplicate of the
+  /// spool's descriptor, SpoolSync), so under a sync backlog a stream may hold one extra.
   static constexpr unsigned descriptorsPerStream(bool rtcp_mux) { return rtcp_mux ? 2 : 3; }
   /// Descriptors each media thread holds whatever its load (eventfd, epoll or io_uring).
   static constexpr unsigned kDescriptorsPerThread = 2;
 
  private:
+  /// openStream() once the stream's descriptors are reserved.
+  Result<StreamHandle> openReserved(const StreamSpec& spec, const BindAddress& address,
+                                    unsigned descriptors);
   void releasePort(uint16_t port);
   std::size_t leastLoadedWorker() const;
 
@@ -127,6 +137,10 @@ class MediaEngine {
   /// Per thread: streams opened on it so far; a stream's id is count * threads + thread.
   std::unique_ptr<std::atomic<uint64_t>[]> opened_per_worker_;
   std::atomic<bool> started_{false};
+  /// Descriptors the open streams hold or will hold (their spool files), and the most they
+  /// may (0: no budget, before start()).
+  std::atomic<uint64_t> stream_descriptors_{0};
+  std::atomic<uint64_t> descriptor_budget_{0};
   EngineInfo info_;  // written by start() before started_ is set
   /// Why there are no workers: they could not be created, or the engine is being destroyed.
   std::string worker_error_ = "media engine is stopped";

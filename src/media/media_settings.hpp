@@ -58,13 +58,18 @@ struct MediaSettings {
   /// SO_RCVBUF asked for each socket, bytes. Without CAP_NET_ADMIN the kernel caps it at
   /// net.core.rmem_max; MediaEngine::info() reports what it grants.
   std::size_t socket_buffer_bytes = 1 << 20;
-  /// User-space spool buffer per stream, bytes; a full buffer is written at once. 16 KiB
-  /// holds 1.7 s of 20 ms G.711 (188-byte records), so with the default flush interval a
-  /// G.711 stream writes once per interval.
-  std::size_t spool_buffer_bytes = 16 * 1024;
+  /// User-space spool buffer per stream, bytes (allocated when the stream opens, so part of
+  /// the memory per call); a full buffer is written at once. 8 KiB holds 0.87 s of 20 ms
+  /// G.711 (188-byte records): about one write per second per stream, as the flush alone.
+  std::size_t spool_buffer_bytes = 8 * 1024;
   /// Raise the soft RLIMIT_NOFILE to the hard limit at start (each stream holds up to
   /// three descriptors: see MediaEngine::descriptorsPerStream()).
   bool raise_file_limit = true;
+  /// Descriptors kept for everything but media streams (SIP/TLS and HTTP connections, the
+  /// state store, rendering, queued spool syncs): openStream refuses a stream whose
+  /// descriptors would eat into them, so that streams already open can always create their
+  /// spool files. With a limit of 20,000: room for about 3,150 two-stream calls.
+  std::size_t descriptor_reserve = 1024;
 };
 
 /// The number of media threads `configured` asks for: itself when positive, otherwise the

@@ -33,22 +33,24 @@ void nameThisThread(unsigned index) {
 }  // namespace
 
 Result<std::unique_ptr<MediaWorker>> MediaWorker::create(const Clock& clock, Settings settings,
-                                                         PortReleaser release_port) {
+                                                         PortReleaser release_port,
+                                                         DescriptorReleaser release_descriptors) {
   UniqueFd wakeup(::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC));
   if (!wakeup.valid()) {
     return fail(std::string("media eventfd: ") + std::strerror(errno));
   }
   // The constructor is private, so make_unique cannot reach it.
-  return std::unique_ptr<MediaWorker>(
-      new MediaWorker(clock, settings, std::move(release_port), std::move(wakeup)));
+  return std::unique_ptr<MediaWorker>(new MediaWorker(
+      clock, settings, std::move(release_port), std::move(release_descriptors), std::move(wakeup)));
 }
 
 MediaWorker::MediaWorker(const Clock& clock, Settings settings, PortReleaser release_port,
-                         UniqueFd wakeup)
+                         DescriptorReleaser release_descriptors, UniqueFd wakeup)
     : clock_(clock),
       settings_{settings.index, std::max(settings.flush_interval, std::chrono::milliseconds(1)),
                 settings.backend},
       release_port_(std::move(release_port)),
+      release_descriptors_(std::move(release_descriptors)),
       wakeup_(std::move(wakeup)) {}
 
 MediaWorker::~MediaWorker() {
@@ -275,23 +277,27 @@ void MediaWorker::handle(RemoveCommand& command) {
   StreamStats stats = stream->receiver.stats();
   SpoolWriter writer = stream->receiver.takeWriter();
   const uint16_t port = stream->port;
+  const unsigned descriptors = stream->descriptors;
   stream.reset();  // closes the sockets before the port is recycled
   if (release_port_) {
     release_port_(port);
   }
   streams_active_.fetch_sub(1, std::memory_order_relaxed);
-  auto done = [this, stats, on_closed = std::move(command.on_closed)](
+  auto done = [this, stats, descriptors, on_closed = std::move(command.on_closed)](
                   const SpoolWriterStats& final_stats, Result<void> finished) mutable {
     const uint64_t new_errors = final_stats.write_errors - stats.spool_write_errors;
     stats.spool_records_dropped = final_stats.records_dropped;
     stats.spool_write_errors = final_stats.write_errors;
     std::string error = finished ? std::string() : finished.error().message;
-    post(ClosedCommand{stats, new_errors, std::move(error), std::move(on_closed)});
+    post(ClosedCommand{stats, descriptors, new_errors, std::move(error), std::move(on_closed)});
   };
   closer_.submit(std::move(writer), std::move(done));
 }
 
 void MediaWorker::handle(ClosedCommand& command) {
+  if (release_descriptors_) {
+    release_descriptors_(command.descriptors);
+  }
   tally_.spool_write_errors += command.new_write_errors;
   if (!command.error.empty()) {
     log::warn("media", "spool closed with errors: {}", command.error);

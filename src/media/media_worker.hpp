@@ -40,6 +40,8 @@ struct WorkerStream {
   int64_t stored_epoch_us = 0;
   /// Its entry in the media thread's slot table (set by the thread).
   uint32_t slot = 0;
+  /// Descriptors reserved for it in the engine's budget, given back once it is closed.
+  unsigned descriptors = 0;
 };
 
 /// One media thread: a ReceiveLoop (epoll + recvmmsg, or io_uring) over the non-blocking UDP
@@ -52,6 +54,9 @@ class MediaWorker final : private DatagramSink {
  public:
   /// Called on the media thread when a stream's sockets are closed, to recycle its port.
   using PortReleaser = std::function<void(uint16_t port)>;
+  /// Called on the media thread once a closed stream's sockets and spool file are closed,
+  /// with the descriptors it had reserved (WorkerStream::descriptors).
+  using DescriptorReleaser = std::function<void(unsigned descriptors)>;
   using OnClosed = std::function<void(StreamStats)>;
 
   struct Settings {
@@ -61,9 +66,9 @@ class MediaWorker final : private DatagramSink {
   };
 
   /// Creates the wake-up eventfd (the thread and its receive loop start in start()).
-  [[nodiscard]] static Result<std::unique_ptr<MediaWorker>> create(const Clock& clock,
-                                                                   Settings settings,
-                                                                   PortReleaser release_port);
+  [[nodiscard]] static Result<std::unique_ptr<MediaWorker>> create(
+      const Clock& clock, Settings settings, PortReleaser release_port,
+      DescriptorReleaser release_descriptors = {});
   /// Stops the thread: pending commands run, open streams are flushed, synced and closed
   /// (without callback), pending close callbacks are called, then the thread is joined.
   ~MediaWorker() override;
@@ -97,6 +102,7 @@ class MediaWorker final : private DatagramSink {
   };
   struct ClosedCommand {
     StreamStats stats;
+    unsigned descriptors;  ///< WorkerStream::descriptors of the closed stream
     uint64_t new_write_errors;
     std::string error;  ///< why finishing the spool failed, empty when it did not
     OnClosed on_closed;
@@ -131,7 +137,8 @@ class MediaWorker final : private DatagramSink {
     uint64_t stream_id;
   };
 
-  MediaWorker(const Clock& clock, Settings settings, PortReleaser release_port, UniqueFd wakeup);
+  MediaWorker(const Clock& clock, Settings settings, PortReleaser release_port,
+              DescriptorReleaser release_descriptors, UniqueFd wakeup);
 
   // DatagramSink (media thread).
   void onDatagram(uint64_t key, const Datagram& datagram, int64_t arrival_epoch_us) override;
@@ -162,6 +169,7 @@ class MediaWorker final : private DatagramSink {
   const Clock& clock_;
   const Settings settings_;
   PortReleaser release_port_;
+  DescriptorReleaser release_descriptors_;
   UniqueFd wakeup_;
   std::thread thread_;
   std::atomic<bool> stopping_{false};

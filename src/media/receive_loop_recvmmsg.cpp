@@ -24,12 +24,15 @@ constexpr int kMaxBatchesPerSocket = 8;
 /// Larger datagrams are reported truncated (MSG_TRUNC): audio RTP fits with room.
 constexpr std::size_t kDatagramBytes = 4096;
 
-/// epoll over the thread's sockets; each readable socket is drained with recvmmsg into
-/// arrays allocated once.
+/// Edge-triggered epoll over the thread's sockets (one readiness check per wake-up instead
+/// of two); each readable socket is drained with recvmmsg into arrays allocated once until
+/// it is empty, or, past the fairness cap, put on a backlog drained at the next turn.
 class RecvmmsgReceiveLoop final : public ReceiveLoop {
  public:
   RecvmmsgReceiveLoop(UniqueFd epoll, int wakeup_fd, const Clock& clock)
       : epoll_(std::move(epoll)), wakeup_fd_(wakeup_fd), clock_(clock) {
+    backlog_.reserve(kMaxEvents);
+    draining_.reserve(kMaxEvents);
     for (std::size_t i = 0; i < kBatchDatagrams; ++i) {
       iov_[i] = iovec{data_.data() + i * kDatagramBytes, kDatagramBytes};
       messages_[i].msg_hdr.msg_name = &sources_[i];
@@ -43,7 +46,7 @@ class RecvmmsgReceiveLoop final : public ReceiveLoop {
 
   bool watch(int fd, uint64_t key) override {
     epoll_event event{};
-    event.events = EPOLLIN;
+    event.events = EPOLLIN | EPOLLET;
     event.data.u64 = key;
     return ::epoll_ctl(epoll_.get(), EPOLL_CTL_ADD, fd, &event) == 0;
   }
@@ -53,8 +56,19 @@ class RecvmmsgReceiveLoop final : public ReceiveLoop {
   }
 
   void poll(std::chrono::milliseconds timeout, DatagramSink& sink) override {
-    const int ready =
-        ::epoll_wait(epoll_.get(), events_.data(), kMaxEvents, static_cast<int>(timeout.count()));
+    // Sockets left readable by the previous turn come first; they will not signal again.
+    draining_.swap(backlog_);
+    backlog_.clear();
+    for (uint64_t key : draining_) {
+      const int fd = sink.socketFd(key);
+      if (fd >= 0) {
+        drain(fd, key, sink);
+      }
+    }
+    const bool busy = !draining_.empty();
+    draining_.clear();
+    const int ready = ::epoll_wait(epoll_.get(), events_.data(), kMaxEvents,
+                                   busy ? 0 : static_cast<int>(timeout.count()));
     for (int i = 0; i < ready; ++i) {
       const uint64_t key = events_[static_cast<std::size_t>(i)].data.u64;
       if (key == kReceiveLoopWakeupKey) {
@@ -71,7 +85,12 @@ class RecvmmsgReceiveLoop final : public ReceiveLoop {
   }
 
   /// Registers the wake-up eventfd.
-  bool watchWakeup() { return watch(wakeup_fd_, kReceiveLoopWakeupKey); }
+  bool watchWakeup() {
+    epoll_event event{};
+    event.events = EPOLLIN;  // level-triggered: poll() reads it empty each time
+    event.data.u64 = kReceiveLoopWakeupKey;
+    return ::epoll_ctl(epoll_.get(), EPOLL_CTL_ADD, wakeup_fd_, &event) == 0;
+  }
 
  private:
   void drain(int fd, uint64_t key, DatagramSink& sink) {
@@ -97,15 +116,19 @@ class RecvmmsgReceiveLoop final : public ReceiveLoop {
         header.msg_flags = 0;
       }
       if (count < kBatchDatagrams) {
-        return;
+        return;  // empty: the next datagram raises a new edge
       }
     }
+    backlog_.push_back(key);
   }
 
   UniqueFd epoll_;
   int wakeup_fd_;
   const Clock& clock_;
   std::array<epoll_event, kMaxEvents> events_{};
+  /// Sockets that may still hold datagrams (the fairness cap stopped their drain).
+  std::vector<uint64_t> backlog_;
+  std::vector<uint64_t> draining_;
   std::vector<std::byte> data_ = std::vector<std::byte>(kBatchDatagrams * kDatagramBytes);
   std::array<mmsghdr, kBatchDatagrams> messages_{};
   std::array<iovec, kBatchDatagrams> iov_{};

@@ -120,8 +120,8 @@ class UringReceiveLoop final : public ReceiveLoop {
     }
     ::io_uring_prep_cancel64(sqe, key, 0);
     ::io_uring_sqe_set_data64(sqe, kReceiveLoopInternalKey);
-    // Submitted now, so that the request drops its reference to the socket before the
-    // caller closes it (and the port can be bound again).
+    // Submitted now rather than with the next wait: the request, which holds a reference to
+    // the socket (and so its port), ends as soon as the next poll reaps its completion.
     ::io_uring_submit(&ring_);
   }
 

@@ -480,6 +480,59 @@ TEST_P(MediaEngineTest, RaisesTheOpenFileLimitAtStart) {
   ::setrlimit(RLIMIT_NOFILE, &original);
 }
 
+TEST_P(MediaEngineTest, RefusesStreamsBeyondTheDescriptorBudget) {
+  rlimit original{};
+  ASSERT_EQ(::getrlimit(RLIMIT_NOFILE, &original), 0);
+  const int64_t in_use = openDescriptorCount();
+  ASSERT_GE(in_use, 0);
+  // Restores the limit however the test ends.
+  struct Restore {
+    rlimit limit;
+    ~Restore() { ::setrlimit(RLIMIT_NOFILE, &limit); }
+  } restore{original};
+  rlimit lowered = original;
+  lowered.rlim_cur = static_cast<rlim_t>(in_use) + 30;
+  ASSERT_EQ(::setrlimit(RLIMIT_NOFILE, &lowered), 0);
+  MediaSettings settings = settingsWithPairs(8);
+  settings.threads = 1;
+  settings.raise_file_limit = false;
+  settings.descriptor_reserve = 10;
+  startEngine(settings);
+  const uint64_t budget = engine_->info().stream_descriptor_budget;
+  ASSERT_GT(budget, 0U);
+  const uint64_t fitting = budget / MediaEngine::descriptorsPerStream(false);
+  ASSERT_GE(fitting, 1U);
+  ASSERT_LT(fitting, 8U);
+  std::vector<StreamHandle> handles;
+  for (uint64_t i = 0; i < fitting; ++i) {
+    const auto handle = engine_->openStream(spec("w" + std::to_string(i) + ".spool"));
+    ASSERT_TRUE(handle) << handle.error().message;
+    handles.push_back(*handle);
+  }
+  const auto refused = engine_->openStream(spec("refused.spool"));
+  ASSERT_FALSE(refused);
+  EXPECT_EQ(refused.error().code, 503);
+  EXPECT_NE(refused.error().message.find("descriptors exhausted"), std::string::npos);
+  // Every stream that got in can still create its spool file.
+  Sender sender;
+  for (const StreamHandle& handle : handles) {
+    sender.send(handle.port, makeRtp(RtpFields{}, bytesOf({9})));
+  }
+  ASSERT_TRUE(waitFor([&] { return engine_->stats().packets == fitting; }));
+  clock_.advance(50ms);  // the periodic flush creates the spool files
+  EXPECT_TRUE(waitFor([&] {
+    for (uint64_t i = 0; i < fitting; ++i) {
+      if (!std::filesystem::exists(dir_.path() / ("w" + std::to_string(i) + ".spool"))) {
+        return false;
+      }
+    }
+    return true;
+  }));
+  EXPECT_EQ(engine_->stats().spool_write_errors, 0U);
+  closeAndWait(handles.front().id);  // its descriptors are given back with the close
+  EXPECT_TRUE(engine_->openStream(spec("again.spool")));
+}
+
 TEST_P(MediaEngineTest, RunsIoUringWhenTheKernelAllowsItElseRecvmmsg) {
   startEngine(settingsWithPairs(1));
   ReceiveBackend expected = ReceiveBackend::Recvmmsg;
