@@ -379,6 +379,8 @@ Result<void> validateConfig(const Config& config) {
   for (const auto& [key, value, min, max] :
        {std::tuple<std::string_view, int, int, int>{"media.threads", config.media_threads, 0, 256},
         {"media.spool_flush_ms", config.spool_flush_ms, 10, 60000},
+        {"media.socket_buffer_bytes", config.media_socket_buffer_bytes, 4096, 1 << 30},
+        {"media.descriptor_reserve", config.media_descriptor_reserve, 64, 1000000},
         {"events.max_age_s", config.events_max_age_s, 60, 30 * 86400},
         {"retention.check_interval_s", config.retention_check_interval_s, 1, 86400},
         {"http.rate_limit_per_s", config.http_rate_limit_per_s, 0, 1000000},
@@ -387,6 +389,11 @@ Result<void> validateConfig(const Config& config) {
     if (value < min || value > max) {
       return keyError(key, fmt::format("must be within {}..{} (got {})", min, max, value));
     }
+  }
+  // The names MediaSettings' parseReceiveBackend() accepts (server.cpp converts).
+  if (config.media_receive_backend != "recvmmsg" && config.media_receive_backend != "io_uring") {
+    return keyError("media.receive_backend", fmt::format("\"{}\" is not recvmmsg or io_uring",
+                                                         config.media_receive_backend));
   }
   if (auto ok = validateNats(config); !ok) {
     return ok;
@@ -572,6 +579,7 @@ std::string configSummary(const Config& config) {
   line("media.ip", config.media_ip.empty() ? "(address the INVITE arrived on)" : config.media_ip);
   line("media.rtp_ports", config.rtp_ports);
   line("media.rtp_timeout_s", std::to_string(config.rtp_timeout_s));
+  line("media.receive_backend", config.media_receive_backend);
   if (!config.nats.url.empty()) {
     // URLs may carry user:password@: print the host part only.
     std::vector<std::string> hosts;

@@ -146,6 +146,13 @@ struct Config {
   int media_threads = 0;
   /// Spool flush + fdatasync interval.
   int spool_flush_ms = 1000;
+  /// How media threads receive: "recvmmsg" (epoll + recvmmsg) or "io_uring" (multishot
+  /// receive into provided buffer rings; falls back to recvmmsg where unsupported).
+  std::string media_receive_backend = "recvmmsg";
+  /// SO_RCVBUF asked for each RTP/RTCP socket (capped by net.core.rmem_max).
+  int media_socket_buffer_bytes = 1 << 20;
+  /// Descriptors kept for everything but media streams; new streams beyond the rest get 503.
+  int media_descriptor_reserve = 1024;
 
   /// An event not delivered within this age is marked dead (visible through the API).
   int events_max_age_s = 86400;

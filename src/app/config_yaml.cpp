@@ -163,6 +163,15 @@ class YamlReader {
           if (key == "spool_flush_ms") {
             return readInt(value, p, config.spool_flush_ms);
           }
+          if (key == "receive_backend") {
+            return readString(value, p, config.media_receive_backend);
+          }
+          if (key == "socket_buffer_bytes") {
+            return readInt(value, p, config.media_socket_buffer_bytes);
+          }
+          if (key == "descriptor_reserve") {
+            return readInt(value, p, config.media_descriptor_reserve);
+          }
           return unknownKey(value, p);
         });
   }

@@ -199,6 +199,13 @@ Result<void> Server::start() {
   media_settings.ports = *ports;
   media_settings.threads = static_cast<unsigned>(config_.media_threads);
   media_settings.flush_interval = std::chrono::milliseconds(config_.spool_flush_ms);
+  media_settings.socket_buffer_bytes = static_cast<std::size_t>(config_.media_socket_buffer_bytes);
+  media_settings.descriptor_reserve = static_cast<std::size_t>(config_.media_descriptor_reserve);
+  auto backend = media::parseReceiveBackend(config_.media_receive_backend);
+  if (!backend) {
+    return fail("media.receive_backend: " + backend.error().message);
+  }
+  media_settings.receive_backend = *backend;
   c.media = std::make_unique<media::MediaEngine>(media_settings, c.clock);
   if (auto started = c.media->start(); !started) {
     return fail("media engine: " + started.error().message);

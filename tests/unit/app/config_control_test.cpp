@@ -49,7 +49,8 @@ TEST(ApiKeyHash, HashesPlainKeysAndKeepsPrehashedOnes) {
 TEST(ConfigControl, ReadsEveryControlPlaneKey) {
   auto config = loadYaml(R"yaml(
 events: {max_age_s: 3600}
-media: {threads: 2, spool_flush_ms: 250}
+media: {threads: 2, spool_flush_ms: 250, receive_backend: io_uring, socket_buffer_bytes: 4194304,
+        descriptor_reserve: 2048}
 domains:
   - name: acme
     callback_base: http://127.0.0.1:9000/cb
@@ -72,6 +73,9 @@ domains:
   EXPECT_EQ(config->events_max_age_s, 3600);
   EXPECT_EQ(config->media_threads, 2);
   EXPECT_EQ(config->spool_flush_ms, 250);
+  EXPECT_EQ(config->media_receive_backend, "io_uring");
+  EXPECT_EQ(config->media_socket_buffer_bytes, 4194304);
+  EXPECT_EQ(config->media_descriptor_reserve, 2048);
   const DomainConfig& domain = config->domains.at(0);
   EXPECT_EQ(domain.callback_timeout_ms, 500);
   EXPECT_FALSE(domain.default_record);
@@ -181,6 +185,9 @@ INSTANTIATE_TEST_SUITE_P(
         InvalidControlCase{"domains:\n  - name: a\n    auto_store: {format: aac}\n",
                            "domains[0].auto_store.format"},
         InvalidControlCase{"media: {spool_flush_ms: 1}\n", "media.spool_flush_ms"},
+        InvalidControlCase{"media: {receive_backend: epoll}\n", "media.receive_backend"},
+        InvalidControlCase{"media: {socket_buffer_bytes: 10}\n", "media.socket_buffer_bytes"},
+        InvalidControlCase{"media: {descriptor_reserve: 1}\n", "media.descriptor_reserve"},
         InvalidControlCase{"events: {max_age_s: 1}\n", "events.max_age_s"}));
 
 }  // namespace
