@@ -71,6 +71,16 @@ class SqliteRepository final : public Repository {
   /// naming `what`.
   Result<void> withReadConnection(std::string_view what,
                                   const std::function<void(SQLite::Database&)>& query);
+  /// ... or runs `query(db, value)` there and returns the T it filled.
+  template <typename T, typename Query>
+  Result<T> readWith(std::string_view what, Query&& query) {
+    T value{};
+    auto ok = withReadConnection(what, [&](SQLite::Database& db) { query(db, value); });
+    if (!ok) {
+      return tl::unexpected(ok.error());
+    }
+    return value;
+  }
 
   /// The schema version after open (the highest migration applied).
   int schemaVersion() const;

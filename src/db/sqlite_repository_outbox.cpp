@@ -1,6 +1,5 @@
 // SqliteRepository: the event outbox, its publisher cursors and the command results kept for
-// idempotency (the
-// writer thread, the queue and the connections live in sqlite_repository.cpp).
+// idempotency (the writer thread, the queue and the connections live in sqlite_repository.cpp).
 #include <stdexcept>
 #include <utility>
 
@@ -57,44 +56,30 @@ void SqliteRepository::updateEventDelivery(const OutboxEvent& event) {
       });
 }
 
-Result<std::vector<OutboxEvent>> SqliteRepository::dueEvents(int64_t due_by_ms, std::size_t limit) {
-  std::vector<OutboxEvent> found;
-  auto ok = withReadConnection("lookup of due events", [&](SQLite::Database& db) {
+using Events = std::vector<OutboxEvent>;
+
+Result<Events> SqliteRepository::dueEvents(int64_t due_by_ms, std::size_t limit) {
+  return readWith<Events>("lookup of due events", [&](SQLite::Database& db, Events& found) {
     SQLite::Statement select(db, sqlite_rows::dueEventsSql());
     select.bind(1, due_by_ms);
     select.bind(2, sqlite_rows::sqlLimit(limit));
-    while (select.executeStep()) {
-      found.push_back(sqlite_rows::readEvent(select));
-    }
+    found = sqlite_rows::readEvents(select);
   });
-  if (!ok) {
-    return tl::unexpected(ok.error());
-  }
-  return found;
 }
 
-Result<std::vector<OutboxEvent>> SqliteRepository::eventsForRecording(
-    std::string_view recording_id) {
-  std::vector<OutboxEvent> found;
-  auto ok = withReadConnection("lookup of a recording's events", [&](SQLite::Database& db) {
-    SQLite::Statement select(
-        db, fmt::format("SELECT {} FROM events WHERE recording_id = ? ORDER BY sequence",
-                        sqlite_rows::kEventColumns));
-    select.bind(1, std::string(recording_id));
-    while (select.executeStep()) {
-      found.push_back(sqlite_rows::readEvent(select));
-    }
-  });
-  if (!ok) {
-    return tl::unexpected(ok.error());
-  }
-  return found;
+Result<Events> SqliteRepository::eventsForRecording(std::string_view recording_id) {
+  return readWith<Events>(
+      "lookup of a recording's events", [&](SQLite::Database& db, Events& found) {
+        SQLite::Statement select(
+            db, fmt::format("SELECT {} FROM events WHERE recording_id = ? ORDER BY sequence",
+                            sqlite_rows::kEventColumns));
+        select.bind(1, std::string(recording_id));
+        found = sqlite_rows::readEvents(select);
+      });
 }
 
-Result<std::vector<OutboxEvent>> SqliteRepository::deadEvents(std::string_view domain,
-                                                              std::size_t limit) {
-  std::vector<OutboxEvent> found;
-  auto ok = withReadConnection("lookup of dead events", [&](SQLite::Database& db) {
+Result<Events> SqliteRepository::deadEvents(std::string_view domain, std::size_t limit) {
+  return readWith<Events>("lookup of dead events", [&](SQLite::Database& db, Events& found) {
     // The status term matches the partial index events_dead word for word.
     SQLite::Statement select(
         db, fmt::format("SELECT {} FROM events WHERE status = 'dead' AND domain = ? "
@@ -102,59 +87,37 @@ Result<std::vector<OutboxEvent>> SqliteRepository::deadEvents(std::string_view d
                         sqlite_rows::kEventColumns));
     select.bind(1, std::string(domain));
     select.bind(2, sqlite_rows::sqlLimit(limit));
-    while (select.executeStep()) {
-      found.push_back(sqlite_rows::readEvent(select));
-    }
+    found = sqlite_rows::readEvents(select);
   });
-  if (!ok) {
-    return tl::unexpected(ok.error());
-  }
-  return found;
 }
 
 Result<int64_t> SqliteRepository::pendingEventCount() {
-  int64_t count = 0;
-  auto ok = withReadConnection("count of pending events", [&](SQLite::Database& db) {
+  return readWith<int64_t>("count of pending events", [](SQLite::Database& db, int64_t& count) {
     count = db.execAndGet("SELECT COUNT(*) FROM events WHERE status = 'pending'").getInt64();
   });
-  if (!ok) {
-    return tl::unexpected(ok.error());
-  }
-  return count;
 }
 
-Result<std::vector<OutboxEvent>> SqliteRepository::eventsAfter(int64_t after_sequence,
-                                                               std::size_t limit) {
-  std::vector<OutboxEvent> found;
-  auto ok = withReadConnection("lookup of events after a cursor", [&](SQLite::Database& db) {
-    SQLite::Statement select(
-        db, fmt::format("SELECT {} FROM events WHERE sequence > ? ORDER BY sequence LIMIT ?",
-                        sqlite_rows::kEventColumns));
-    select.bind(1, after_sequence);
-    select.bind(2, sqlite_rows::sqlLimit(limit));
-    while (select.executeStep()) {
-      found.push_back(sqlite_rows::readEvent(select));
-    }
-  });
-  if (!ok) {
-    return tl::unexpected(ok.error());
-  }
-  return found;
+Result<Events> SqliteRepository::eventsAfter(int64_t after_sequence, std::size_t limit) {
+  return readWith<Events>(
+      "lookup of events after a cursor", [&](SQLite::Database& db, Events& found) {
+        SQLite::Statement select(
+            db, fmt::format("SELECT {} FROM events WHERE sequence > ? ORDER BY sequence LIMIT ?",
+                            sqlite_rows::kEventColumns));
+        select.bind(1, after_sequence);
+        select.bind(2, sqlite_rows::sqlLimit(limit));
+        found = sqlite_rows::readEvents(select);
+      });
 }
 
 Result<int64_t> SqliteRepository::publisherCursor(std::string_view publisher) {
-  int64_t sequence = 0;
-  auto ok = withReadConnection("lookup of a publisher cursor", [&](SQLite::Database& db) {
-    SQLite::Statement select(db, "SELECT sequence FROM publisher_cursors WHERE publisher = ?");
-    select.bind(1, std::string(publisher));
-    if (select.executeStep()) {
-      sequence = select.getColumn(0).getInt64();
-    }
-  });
-  if (!ok) {
-    return tl::unexpected(ok.error());
-  }
-  return sequence;
+  return readWith<int64_t>(
+      "lookup of a publisher cursor", [&](SQLite::Database& db, int64_t& sequence) {
+        SQLite::Statement select(db, "SELECT sequence FROM publisher_cursors WHERE publisher = ?");
+        select.bind(1, std::string(publisher));
+        if (select.executeStep()) {
+          sequence = select.getColumn(0).getInt64();
+        }
+      });
 }
 
 void SqliteRepository::savePublisherCursor(std::string publisher, int64_t sequence) {
@@ -175,8 +138,8 @@ void SqliteRepository::savePublisherCursor(std::string publisher, int64_t sequen
 Result<std::optional<CommandResult>> SqliteRepository::findCommandResult(
     std::string_view domain, std::string_view recording_id, std::string_view method,
     std::string_view key) {
-  std::optional<CommandResult> found;
-  auto ok = withReadConnection("lookup of a command result", [&](SQLite::Database& db) {
+  using Found = std::optional<CommandResult>;
+  return readWith<Found>("lookup of a command result", [&](SQLite::Database& db, Found& found) {
     SQLite::Statement select(db,
                              "SELECT domain, recording_id, method, idempotency_key, status, body, "
                              "created_ms FROM command_results WHERE domain = ? AND "
@@ -192,10 +155,6 @@ Result<std::optional<CommandResult>> SqliteRepository::findCommandResult(
                             select.getColumn(6).getInt64()};
     }
   });
-  if (!ok) {
-    return tl::unexpected(ok.error());
-  }
-  return found;
 }
 
 void SqliteRepository::saveCommandResult(CommandResult result) {

@@ -70,8 +70,8 @@ void SqliteRepository::recordTransition(std::string recording_id, std::string st
 }
 
 Result<std::optional<RecordingRecord>> SqliteRepository::findRecording(std::string_view id) {
-  std::optional<RecordingRecord> found;
-  auto ok = withReadConnection("lookup of a recording", [&](SQLite::Database& db) {
+  using Found = std::optional<RecordingRecord>;
+  return readWith<Found>("lookup of a recording", [&](SQLite::Database& db, Found& found) {
     SQLite::Statement query(
         db, fmt::format("SELECT {} FROM recordings WHERE id = ?", sqlite_rows::kRecordingColumns));
     query.bind(1, std::string(id));
@@ -79,47 +79,36 @@ Result<std::optional<RecordingRecord>> SqliteRepository::findRecording(std::stri
       found = sqlite_rows::readRecording(query);
     }
   });
-  if (!ok) {
-    return tl::unexpected(ok.error());
-  }
-  return found;
 }
 
-Result<std::vector<RecordingRecord>> SqliteRepository::recordingsInState(std::string_view state) {
-  std::vector<RecordingRecord> found;
-  auto ok = withReadConnection("lookup of recordings by state", [&](SQLite::Database& db) {
-    SQLite::Statement query(
-        db, fmt::format("SELECT {} FROM recordings WHERE state = ? ORDER BY created_ms, id",
-                        sqlite_rows::kRecordingColumns));
-    query.bind(1, std::string(state));
-    while (query.executeStep()) {
-      found.push_back(sqlite_rows::readRecording(query));
-    }
-  });
-  if (!ok) {
-    return tl::unexpected(ok.error());
-  }
-  return found;
+using Recordings = std::vector<RecordingRecord>;
+
+Result<Recordings> SqliteRepository::recordingsInState(std::string_view state) {
+  return readWith<Recordings>(
+      "lookup of recordings by state", [&](SQLite::Database& db, Recordings& found) {
+        SQLite::Statement query(
+            db, fmt::format("SELECT {} FROM recordings WHERE state = ? ORDER BY created_ms, id",
+                            sqlite_rows::kRecordingColumns));
+        query.bind(1, std::string(state));
+        found = sqlite_rows::readRecordings(query);
+      });
 }
 
 Result<std::vector<RecordingTransition>> SqliteRepository::transitions(
     std::string_view recording_id) {
-  std::vector<RecordingTransition> found;
-  auto ok = withReadConnection("lookup of transitions", [&](SQLite::Database& db) {
-    SQLite::Statement query(db,
-                            "SELECT recording_id, state, at_ms, detail FROM "
-                            "recording_transitions WHERE recording_id = ? ORDER BY seq");
-    query.bind(1, std::string(recording_id));
-    while (query.executeStep()) {
-      found.push_back(
-          RecordingTransition{query.getColumn(0).getString(), query.getColumn(1).getString(),
-                              query.getColumn(2).getInt64(), query.getColumn(3).getString()});
-    }
-  });
-  if (!ok) {
-    return tl::unexpected(ok.error());
-  }
-  return found;
+  using Transitions = std::vector<RecordingTransition>;
+  return readWith<Transitions>(
+      "lookup of transitions", [&](SQLite::Database& db, Transitions& found) {
+        SQLite::Statement query(db,
+                                "SELECT recording_id, state, at_ms, detail FROM "
+                                "recording_transitions WHERE recording_id = ? ORDER BY seq");
+        query.bind(1, std::string(recording_id));
+        while (query.executeStep()) {
+          found.push_back(
+              RecordingTransition{query.getColumn(0).getString(), query.getColumn(1).getString(),
+                                  query.getColumn(2).getInt64(), query.getColumn(3).getString()});
+        }
+      });
 }
 
 Result<RecordingPage> SqliteRepository::listRecordings(const RecordingQuery& query) {
@@ -170,21 +159,15 @@ Result<RecordingPage> SqliteRepository::listRecordings(const RecordingQuery& que
   return page;
 }
 
-Result<std::vector<RecordingRecord>> SqliteRepository::recordingsCreatedBefore(
-    int64_t created_before_ms, std::size_t limit) {
-  std::vector<RecordingRecord> found;
-  auto ok = withReadConnection("lookup of recordings past retention", [&](SQLite::Database& db) {
-    SQLite::Statement select(db, sqlite_rows::recordingsCreatedBeforeSql());
-    select.bind(1, created_before_ms);
-    select.bind(2, sqlite_rows::sqlLimit(limit));
-    while (select.executeStep()) {
-      found.push_back(sqlite_rows::readRecording(select));
-    }
-  });
-  if (!ok) {
-    return tl::unexpected(ok.error());
-  }
-  return found;
+Result<Recordings> SqliteRepository::recordingsCreatedBefore(int64_t created_before_ms,
+                                                             std::size_t limit) {
+  return readWith<Recordings>(
+      "lookup of recordings past retention", [&](SQLite::Database& db, Recordings& found) {
+        SQLite::Statement select(db, sqlite_rows::recordingsCreatedBeforeSql());
+        select.bind(1, created_before_ms);
+        select.bind(2, sqlite_rows::sqlLimit(limit));
+        found = sqlite_rows::readRecordings(select);
+      });
 }
 
 }  // namespace siprecd::db

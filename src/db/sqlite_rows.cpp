@@ -120,6 +120,22 @@ OutboxEvent readEvent(const SQLite::Statement& s) {
   return e;
 }
 
+std::vector<RecordingRecord> readRecordings(SQLite::Statement& statement) {
+  std::vector<RecordingRecord> rows;
+  while (statement.executeStep()) {
+    rows.push_back(readRecording(statement));
+  }
+  return rows;
+}
+
+std::vector<OutboxEvent> readEvents(SQLite::Statement& statement) {
+  std::vector<OutboxEvent> rows;
+  while (statement.executeStep()) {
+    rows.push_back(readEvent(statement));
+  }
+  return rows;
+}
+
 std::string dueEventsSql() {
   // The inner query touches indexes only: a range of the covering index events_due (status,
   // next_attempt_ms, recording_id) and, per candidate, one seek in events_recording

@@ -4,6 +4,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "db/repository.hpp"
 
@@ -32,10 +33,14 @@ extern const char* const kRecordingPlaceholders;
 void bindRecording(SQLite::Statement& statement, const RecordingRecord& record, int64_t updated_ms);
 /// Reads a row selected with kRecordingColumns.
 RecordingRecord readRecording(const SQLite::Statement& statement);
+/// Steps `statement` to the end, reading every row with readRecording().
+std::vector<RecordingRecord> readRecordings(SQLite::Statement& statement);
 
 /// The `events` columns in the order readEvent() reads them.
 extern const char* const kEventColumns;
 OutboxEvent readEvent(const SQLite::Statement& statement);
+/// Steps `statement` to the end, reading every row with readEvent().
+std::vector<OutboxEvent> readEvents(SQLite::Statement& statement);
 
 /// dueEvents(): parameters 1 = due_by_ms, 2 = limit.
 std::string dueEventsSql();
