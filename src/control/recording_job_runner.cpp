@@ -138,15 +138,54 @@ Result<std::shared_ptr<const DomainSettings>> RecordingJobRunner::domain(
   return it->second;
 }
 
-Result<void> RecordingJobRunner::claim(const std::string& recording_id) {
-  std::lock_guard lock(shared_->mutex);
-  if (shared_->stopping) {
-    return fail("siprecd is shutting down", 503);
+class RecordingJobRunner::Claim {
+ public:
+  Claim(std::shared_ptr<Shared> shared, db::RecordingRecord record)
+      : shared_(std::move(shared)), record_(std::move(record)) {}
+  Claim(Claim&& other) noexcept
+      : shared_(std::move(other.shared_)), record_(std::move(other.record_)) {}
+  Claim& operator=(Claim&&) = delete;
+  ~Claim() {
+    if (shared_) {
+      shared_->release(record_.id);
+    }
   }
-  if (!shared_->busy.insert(recording_id).second) {
-    return fail(fmt::format("recording {} has a store or delete running", recording_id), 409);
+
+  db::RecordingRecord& record() { return record_; }
+  /// The job now owns the busy mark (and releases it when it ends); returns the record.
+  db::RecordingRecord handOver() {
+    shared_.reset();
+    return std::move(record_);
   }
-  return {};
+
+ private:
+  std::shared_ptr<Shared> shared_;  ///< null once handed over
+  db::RecordingRecord record_;
+};
+
+Result<RecordingJobRunner::Claim> RecordingJobRunner::claim(const std::string& domain,
+                                                            const std::string& recording_id) {
+  {
+    std::lock_guard lock(shared_->mutex);
+    if (shared_->stopping) {
+      return fail("siprecd is shutting down", 503);
+    }
+    if (!shared_->busy.insert(recording_id).second) {
+      return fail(fmt::format("recording {} has a store or delete running", recording_id), 409);
+    }
+  }
+  db::RecordingRecord unread;
+  unread.id = recording_id;
+  Claim claimed(shared_, std::move(unread));
+  auto found = repository_.findRecording(recording_id);
+  if (!found) {
+    return fail("state store: " + found.error().message, 500);
+  }
+  if (!*found || (*found)->domain != domain) {
+    return fail(fmt::format("unknown recording {}", recording_id), 404);
+  }
+  claimed.record() = std::move(**found);
+  return claimed;
 }
 
 void RecordingJobRunner::releaseAfterWrites(const std::string& recording_id) {
@@ -174,30 +213,12 @@ Result<void> RecordingJobRunner::store(StoreRequest request) {
     return tl::unexpected(settings.error());
   }
   const std::string id = request.recording_id;
-  if (auto claimed = claim(id); !claimed) {
-    return claimed;
-  }
-  bool started = false;
-  struct Unclaim {
-    Shared& shared;
-    const std::string& id;
-    const bool& started;
-    ~Unclaim() {
-      if (!started) {
-        shared.release(id);
-      }
-    }
-  } unclaim{*shared_, id, started};
-
-  auto found = repository_.findRecording(id);
-  if (!found) {
-    return fail("state store: " + found.error().message, 500);
-  }
-  if (!*found || (*found)->domain != request.domain) {
-    return fail(fmt::format("unknown recording {}", id), 404);
+  auto claimed = claim(request.domain, id);
+  if (!claimed) {
+    return tl::unexpected(claimed.error());
   }
   StoreJob job;
-  job.record = std::move(**found);
+  job.record = claimed->record();
   job.previous_state = job.record.state;
   if (job.previous_state != "ready" && job.previous_state != "stored") {
     return fail(fmt::format("recording {} is {}; STORERECORDING needs it ready or stored", id,
@@ -259,7 +280,7 @@ Result<void> RecordingJobRunner::store(StoreRequest request) {
   repository_.recordTransition(id, "storing", clock_.epochMs(),
                                "destination " + job.destination_name);
   job.started = clock_.steadyNow();
-  started = true;
+  claimed->handOver();
   workers_.post([this, job = std::move(job)]() mutable { runStore(std::move(job)); });
   return {};
 }
@@ -393,29 +414,11 @@ void RecordingJobRunner::finishStoreFailure(StoreJob& job, std::string stage, st
 
 Result<void> RecordingJobRunner::remove(std::string domain, std::string recording_id,
                                         std::string reason) {
-  if (auto claimed = claim(recording_id); !claimed) {
-    return claimed;
+  auto claimed = claim(domain, recording_id);
+  if (!claimed) {
+    return tl::unexpected(claimed.error());
   }
-  bool started = false;
-  struct Unclaim {
-    Shared& shared;
-    const std::string& id;
-    const bool& started;
-    ~Unclaim() {
-      if (!started) {
-        shared.release(id);
-      }
-    }
-  } unclaim{*shared_, recording_id, started};
-
-  auto found = repository_.findRecording(recording_id);
-  if (!found) {
-    return fail("state store: " + found.error().message, 500);
-  }
-  if (!*found || (*found)->domain != domain) {
-    return fail(fmt::format("unknown recording {}", recording_id), 404);
-  }
-  const std::string& state = (*found)->state;
+  const std::string& state = claimed->record().state;
   if (isLive(state)) {
     return fail(fmt::format("recording {} is {}: the call is still live (STOPRECORDING or "
                             "CANCELRECORDING first)",
@@ -432,8 +435,7 @@ Result<void> RecordingJobRunner::remove(std::string domain, std::string recordin
   if (auto dir = sessionDirectory(settings_.data_dir, recording_id); !dir) {
     return tl::unexpected(dir.error());
   }
-  started = true;
-  workers_.post([this, record = std::move(**found), reason = std::move(reason)]() mutable {
+  workers_.post([this, record = claimed->handOver(), reason = std::move(reason)]() mutable {
     runRemove(std::move(record), std::move(reason));
   });
   return {};

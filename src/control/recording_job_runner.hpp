@@ -86,7 +86,12 @@ class RecordingJobRunner final : public RecordingJobs {
   struct StoreJob;
 
   Result<std::shared_ptr<const DomainSettings>> domain(const std::string& name) const;
-  Result<void> claim(const std::string& recording_id);
+  /// A recording marked busy for one job, with its record; see claim().
+  class Claim;
+  /// Marks the recording busy (409 when a job already runs for it, 503 while stopping) and
+  /// reads its record (404 when unknown or of another domain). The claim is released when
+  /// dropped unless handed to the job (Claim::handOver()), which releases it when done.
+  Result<Claim> claim(const std::string& domain, const std::string& recording_id);
   void releaseAfterWrites(const std::string& recording_id);
   void runStore(StoreJob job);
   void finishStoreFailure(StoreJob& job, std::string stage, std::string reason);
