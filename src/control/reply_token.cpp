@@ -17,6 +17,7 @@
 #include "base/log.hpp"
 #include "base/random.hpp"
 #include "base/strings.hpp"
+#include "base/unique_fd.hpp"
 #include "control/callback_signature.hpp"
 #include "control/json_web_token.hpp"
 
@@ -28,29 +29,6 @@ constexpr std::string_view kComponent = "events";
 std::string errnoText() {
   return std::strerror(errno);
 }
-
-/// Owns a file descriptor.
-class FileDescriptor {
- public:
-  explicit FileDescriptor(int fd) : fd_(fd) {}
-  ~FileDescriptor() {
-    if (fd_ >= 0) {
-      ::close(fd_);
-    }
-  }
-  FileDescriptor(const FileDescriptor&) = delete;
-  FileDescriptor& operator=(const FileDescriptor&) = delete;
-  int get() const { return fd_; }
-  /// Closes now, reporting the error close() gives.
-  bool close() {
-    const int fd = fd_;
-    fd_ = -1;
-    return ::close(fd) == 0;
-  }
-
- private:
-  int fd_;
-};
 
 Result<std::string> readSecret(const std::string& file) {
   std::ifstream in(file, std::ios::binary);
@@ -75,7 +53,7 @@ Result<std::string> readSecret(const std::string& file) {
 /// file appears complete or not at all, and never replaces one created meanwhile.
 Result<void> createSecretFile(const std::string& file, const std::string& secret) {
   const std::string temporary = file + ".tmp-" + randomToken(12);
-  FileDescriptor fd(::open(temporary.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600));
+  UniqueFd fd(::open(temporary.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600));
   if (fd.get() < 0) {
     return fail("server secret " + file + ": cannot create " + temporary + ": " + errnoText());
   }
@@ -83,7 +61,7 @@ Result<void> createSecretFile(const std::string& file, const std::string& secret
   bool ok =
       ::write(fd.get(), content.data(), content.size()) == static_cast<ssize_t>(content.size()) &&
       ::fsync(fd.get()) == 0;
-  ok = fd.close() && ok;
+  ok = fd.close() == 0 && ok;
   if (!ok) {
     const std::string reason = errnoText();
     ::unlink(temporary.c_str());

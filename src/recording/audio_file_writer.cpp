@@ -37,7 +37,7 @@ int sndfileFormat(AudioFormat format, bool rf64) {
 
 /// Best effort: a failure only weakens durability, the file itself is complete.
 void syncDirectory(const std::filesystem::path& directory) {
-  media::UniqueFd directory_fd(::open(directory.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  UniqueFd directory_fd(::open(directory.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
   if (directory_fd.valid()) {
     ::fsync(directory_fd.get());
   }

@@ -7,7 +7,7 @@
 #include <vector>
 
 #include "base/result.hpp"
-#include "media/unique_fd.hpp"
+#include "base/unique_fd.hpp"
 #include "recording/renderer.hpp"
 
 struct sf_private_tag;
@@ -66,7 +66,7 @@ class AudioFileWriter {
 
   std::filesystem::path output_;
   std::filesystem::path temp_;  ///< empty once renamed (or moved from)
-  media::UniqueFd fd_;
+  UniqueFd fd_;
   std::unique_ptr<sf_private_tag, Close> file_;
   uint32_t channels_ = 1;
   bool rf64_ = false;

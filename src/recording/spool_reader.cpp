@@ -17,7 +17,7 @@ constexpr std::size_t kInitialBufferBytes =
 }  // namespace
 
 Result<SpoolReader> SpoolReader::open(const std::filesystem::path& path) {
-  media::UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
   if (!fd.valid()) {
     return fail("cannot open spool " + path.string() + ": " + std::strerror(errno));
   }
@@ -25,7 +25,7 @@ Result<SpoolReader> SpoolReader::open(const std::filesystem::path& path) {
 }
 
 Result<std::optional<SpoolReader>> SpoolReader::openIfPresent(const std::filesystem::path& path) {
-  media::UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
   if (!fd.valid()) {
     if (errno == ENOENT) {
       return std::optional<SpoolReader>();
@@ -65,7 +65,7 @@ Result<SpoolReader> SpoolReader::readHeader(SpoolReader reader) {
   }
 }
 
-SpoolReader::SpoolReader(std::filesystem::path path, media::UniqueFd fd)
+SpoolReader::SpoolReader(std::filesystem::path path, UniqueFd fd)
     : path_(std::move(path)), fd_(std::move(fd)), buffer_(kInitialBufferBytes) {}
 
 std::optional<media::SpoolRecord> SpoolReader::next() {

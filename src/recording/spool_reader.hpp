@@ -7,8 +7,8 @@
 #include <vector>
 
 #include "base/result.hpp"
+#include "base/unique_fd.hpp"
 #include "media/rtp_spool_format.hpp"
-#include "media/unique_fd.hpp"
 
 namespace siprecd::recording {
 
@@ -53,7 +53,7 @@ class SpoolReader {
   uint64_t validBytes() const { return consumed_offset_; }
 
  private:
-  SpoolReader(std::filesystem::path path, media::UniqueFd fd);
+  SpoolReader(std::filesystem::path path, UniqueFd fd);
 
   /// Reads the header of the freshly opened file (see open()).
   [[nodiscard]] static Result<SpoolReader> readHeader(SpoolReader reader);
@@ -63,7 +63,7 @@ class SpoolReader {
   bool fill(std::size_t needed);
 
   std::filesystem::path path_;
-  media::UniqueFd fd_;
+  UniqueFd fd_;
   std::vector<std::byte> buffer_;
   std::size_t begin_ = 0;         ///< first unconsumed byte in buffer_
   std::size_t end_bytes_ = 0;     ///< bytes read into buffer_

@@ -10,9 +10,9 @@
 #include <vector>
 
 #include "base/result.hpp"
+#include "base/unique_fd.hpp"
 #include "media/codecs/codec.hpp"
 #include "media/rtp_types.hpp"
-#include "media/unique_fd.hpp"
 #include "recording/speex_resampler.hpp"
 #include "recording/stream_timeline.hpp"
 #include "recording/wav_renderer.hpp"
@@ -118,7 +118,7 @@ class StreamSource {
   int64_t start_us_ = 0;
 
   // Pass 2: payloads.
-  media::UniqueFd fd_;
+  UniqueFd fd_;
   std::vector<std::byte> window_;
   uint64_t window_offset_ = 0;
 

@@ -6,28 +6,11 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include "base/unique_fd.hpp"
 #include "recording/renderer.hpp"
 
 namespace siprecd::siprec {
 namespace {
-
-/// Closes a file descriptor on scope exit.
-class FileDescriptor {
- public:
-  explicit FileDescriptor(int fd) : fd_(fd) {}
-  ~FileDescriptor() {
-    if (fd_ >= 0) {
-      ::close(fd_);
-    }
-  }
-  FileDescriptor(const FileDescriptor&) = delete;
-  FileDescriptor& operator=(const FileDescriptor&) = delete;
-  int get() const { return fd_; }
-  int release() { return std::exchange(fd_, -1); }
-
- private:
-  int fd_;
-};
 
 Error systemError(std::string_view what, const std::filesystem::path& path) {
   return Error{std::string(what) + " " + path.string() + ": " + std::strerror(errno), 0};
@@ -39,7 +22,7 @@ Result<void> writeFileAtomically(const std::filesystem::path& path, std::string_
                                  Durability durability) {
   std::filesystem::path temporary = path;
   temporary += ".tmp";
-  FileDescriptor file(::open(temporary.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0640));
+  UniqueFd file(::open(temporary.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0640));
   if (file.get() < 0) {
     return tl::unexpected(systemError("cannot create", temporary));
   }
@@ -57,7 +40,7 @@ Result<void> writeFileAtomically(const std::filesystem::path& path, std::string_
   if (durability == Durability::Synced && ::fsync(file.get()) != 0) {
     return tl::unexpected(systemError("cannot fsync", temporary));
   }
-  if (::close(file.release()) != 0) {
+  if (file.close() != 0) {
     return tl::unexpected(systemError("cannot close", temporary));
   }
   if (::rename(temporary.c_str(), path.c_str()) != 0) {

@@ -11,9 +11,9 @@
 
 #include "base/random.hpp"
 #include "base/strings.hpp"
+#include "storage/file_io.hpp"
 #include "storage/key_template.hpp"
 #include "storage/sha256.hpp"
-#include "storage/unique_fd.hpp"
 
 namespace siprecd::storage {
 namespace {

@@ -14,8 +14,8 @@
 
 #include "base/log.hpp"
 #include "base/strings.hpp"
+#include "storage/file_io.hpp"
 #include "storage/sha256.hpp"
-#include "storage/unique_fd.hpp"
 
 namespace siprecd::storage {
 namespace {

@@ -13,8 +13,8 @@
 
 #include "base/log.hpp"
 #include "base/strings.hpp"
+#include "storage/file_io.hpp"
 #include "storage/s3_xml.hpp"
-#include "storage/unique_fd.hpp"
 
 namespace siprecd::storage {
 namespace {

@@ -8,8 +8,8 @@
 #include <fmt/format.h>
 #include <unistd.h>
 
+#include "storage/file_io.hpp"
 #include "storage/sha256.hpp"
-#include "storage/unique_fd.hpp"
 
 namespace siprecd::storage {
 

@@ -9,7 +9,7 @@
 #include <openssl/evp.h>
 #include <unistd.h>
 
-#include "storage/unique_fd.hpp"
+#include "storage/file_io.hpp"
 
 namespace siprecd::storage {
 
