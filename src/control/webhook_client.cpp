@@ -13,35 +13,18 @@
 
 #include "base/log.hpp"
 #include "base/version.hpp"
+#include "storage/curl_handles.hpp"
 
 namespace siprecd::control {
 namespace {
 
 constexpr std::string_view kComponent = "events";
 
-struct EasyDeleter {
-  void operator()(CURL* handle) const { curl_easy_cleanup(handle); }
-};
-struct MultiDeleter {
-  void operator()(CURLM* handle) const { curl_multi_cleanup(handle); }
-};
-struct SlistDeleter {
-  void operator()(curl_slist* list) const { curl_slist_free_all(list); }
-};
-using EasyHandle = std::unique_ptr<CURL, EasyDeleter>;
-using MultiHandle = std::unique_ptr<CURLM, MultiDeleter>;
-using HeaderList = std::unique_ptr<curl_slist, SlistDeleter>;
-
-/// Appends to `list`, keeping ownership in the RAII handle; false when out of memory.
-bool appendHeader(HeaderList& list, const std::string& line) {
-  curl_slist* grown = curl_slist_append(list.get(), line.c_str());
-  if (grown == nullptr) {
-    return false;
-  }
-  static_cast<void>(list.release());
-  list.reset(grown);
-  return true;
-}
+using storage::appendHeader;
+using storage::ensureCurlGlobalInit;
+using EasyHandle = storage::CurlEasy;
+using MultiHandle = storage::CurlMulti;
+using HeaderList = storage::CurlHeaders;
 
 struct Transfer {
   WebhookClient::RequestId id = 0;
@@ -76,13 +59,6 @@ size_t onResponseData(char* data, size_t size, size_t count, void* user) {
 }
 
 }  // namespace
-
-void ensureCurlGlobalInit() {
-  static const CURLcode result = curl_global_init(CURL_GLOBAL_DEFAULT);
-  if (result != CURLE_OK) {
-    log::critical(kComponent, "curl_global_init failed: {}", curl_easy_strerror(result));
-  }
-}
 
 struct WebhookClient::Impl {
   struct Queued {

@@ -16,10 +16,6 @@
 /// timeout, so a hanging endpoint delays nobody else.
 namespace siprecd::control {
 
-/// Calls curl_global_init once per process (thread-safe; later calls do nothing). Every
-/// libcurl user in the process should call it before its first handle.
-void ensureCurlGlobalInit();
-
 struct WebhookRequest {
   std::string url;  ///< http:// or https:// only; redirects are not followed
   std::string body;

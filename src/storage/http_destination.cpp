@@ -4,7 +4,6 @@
 #include <cerrno>
 #include <cstdio>
 #include <memory>
-#include <mutex>
 #include <thread>
 
 #include <curl/curl.h>
@@ -14,6 +13,7 @@
 
 #include "base/log.hpp"
 #include "base/strings.hpp"
+#include "storage/curl_handles.hpp"
 #include "storage/file_io.hpp"
 #include "storage/sha256.hpp"
 
@@ -22,16 +22,6 @@ namespace {
 
 constexpr std::string_view kComponent = "storage";
 constexpr std::size_t kBodyExcerptBytes = 200;
-
-void initCurlOnce() {
-  static std::once_flag once;
-  std::call_once(once, [] { curl_global_init(CURL_GLOBAL_DEFAULT); });
-}
-
-struct CurlFree {
-  void operator()(CURL* curl) const { curl_easy_cleanup(curl); }
-  void operator()(curl_slist* list) const { curl_slist_free_all(list); }
-};
 
 struct Upload {
   int fd = -1;
@@ -115,7 +105,7 @@ bool isHttpUrl(std::string_view url) {
 }
 
 HttpDestination::HttpDestination(HttpDestinationSettings settings) : settings_(settings) {
-  initCurlOnce();
+  ensureCurlGlobalInit();
 }
 
 Result<StoredObject> HttpDestination::put(const std::filesystem::path& file, std::string_view key,
@@ -139,21 +129,18 @@ Result<StoredObject> HttpDestination::put(const std::filesystem::path& file, std
       attempt.error = "failed: " + systemErrorMessage("cannot open", file);
       return attempt;
     }
-    std::unique_ptr<CURL, CurlFree> curl(curl_easy_init());
+    CurlEasy curl(curl_easy_init());
     if (!curl) {
       attempt.error = "failed: cannot create a curl handle";
       return attempt;
     }
-    std::unique_ptr<curl_slist, CurlFree> headers;
+    CurlHeaders headers;
     for (const std::string& header :
          {fmt::format("Content-Type: {}", content_type), std::string("Expect:")}) {
-      curl_slist* list = curl_slist_append(headers.get(), header.c_str());
-      if (list == nullptr) {
+      if (!appendHeader(headers, header)) {
         attempt.error = "failed: out of memory";
         return attempt;
       }
-      (void)headers.release();
-      headers.reset(list);
     }
     Upload upload{fd.get()};
     std::string excerpt;

@@ -3,7 +3,6 @@
 #include <algorithm>
 #include <cerrno>
 #include <memory>
-#include <mutex>
 #include <thread>
 
 #include <curl/curl.h>
@@ -13,6 +12,7 @@
 
 #include "base/log.hpp"
 #include "base/strings.hpp"
+#include "storage/curl_handles.hpp"
 #include "storage/file_io.hpp"
 #include "storage/s3_xml.hpp"
 
@@ -23,16 +23,6 @@ constexpr std::string_view kComponent = "storage";
 constexpr std::size_t kMaxReplyBytes = 64 * 1024;
 constexpr std::size_t kExcerptBytes = 200;
 constexpr long kStallBytesPerSecond = 1024;
-
-void initCurlOnce() {
-  static std::once_flag once;
-  std::call_once(once, [] { curl_global_init(CURL_GLOBAL_DEFAULT); });
-}
-
-struct CurlFree {
-  void operator()(CURL* curl) const { curl_easy_cleanup(curl); }
-  void operator()(curl_slist* list) const { curl_slist_free_all(list); }
-};
 
 /// The request body for curl's read callback: a file range or bytes in memory.
 struct BodySource {
@@ -140,7 +130,7 @@ struct S3Client::Attempt {
 
 S3Client::S3Client(S3Addressing addressing, S3ClientSettings settings)
     : addressing_(std::move(addressing)), settings_(settings) {
-  initCurlOnce();
+  ensureCurlGlobalInit();
 }
 
 S3Client::Attempt S3Client::perform(const S3Call& call, const AwsCredentials& credentials) const {
@@ -178,22 +168,14 @@ S3Client::Attempt S3Client::perform(const S3Call& call, const AwsCredentials& cr
   const SigV4Signature signature =
       signSigV4(request, credentials, addressing_.region(), "s3", date);
 
-  std::unique_ptr<curl_slist, CurlFree> headers;
-  auto add_header = [&](const std::string& line) {
-    curl_slist* list = curl_slist_append(headers.get(), line.c_str());
-    if (list == nullptr) {
-      return false;
-    }
-    (void)headers.release();
-    headers.reset(list);
-    return true;
-  };
+  CurlHeaders headers;
+  auto add_header = [&](const std::string& line) { return appendHeader(headers, line); };
   bool added = add_header("Authorization: " + signature.authorization) && add_header("Expect:") &&
                add_header("Accept:");
   for (const auto& [name, value] : request.headers) {
     added = added && add_header(fmt::format("{}: {}", name, value));
   }
-  std::unique_ptr<CURL, CurlFree> curl(curl_easy_init());
+  CurlEasy curl(curl_easy_init());
   if (!added || !curl) {
     attempt.error = "cannot set up a curl request (out of memory)";
     return attempt;
