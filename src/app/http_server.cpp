@@ -288,16 +288,25 @@ HttpResponse HttpResponse::jsonError(int status, std::string_view message) {
   return response;
 }
 
+/// An io_context whose services can be shut down before it is destroyed: shutdown()
+/// destroys the handlers still queued (the reads of idle keep-alive connections), and the
+/// connections with them, while the server whose connection limiter they reference exists.
+class ServerIoContext : public asio::io_context {
+ public:
+  using asio::io_context::shutdown;
+};
+
 struct HttpServer::Impl {
   std::string listen;
   std::size_t threads;
   std::size_t max_body_bytes;
   std::vector<Route> routes;
-  asio::io_context io_context;
+  ServerIoContext io_context;
   std::unique_ptr<Server> server;
   std::vector<std::thread> workers;
   std::atomic<uint16_t> port{0};
   bool started = false;
+  bool stopped = false;  ///< once stopped, the io_context's services are shut down
   Counter& requests = metrics().counter("siprecd_http_requests_total", "HTTP requests answered");
   Counter& errors =
       metrics().counter("siprecd_http_handler_errors_total", "HTTP handlers that threw (500)");
@@ -459,6 +468,9 @@ Result<void> HttpServer::start() {
   if (impl_->started) {
     return fail("HTTP server already started");
   }
+  if (impl_->stopped) {
+    return fail("HTTP server stopped: it cannot be started again");
+  }
   auto endpoint = parseHostPort(impl_->listen);
   if (!endpoint) {
     return fail(fmt::format("http.listen \"{}\": {}", impl_->listen, endpoint.error().message));
@@ -527,6 +539,7 @@ void HttpServer::stop() {
     return;
   }
   impl_->started = false;
+  impl_->stopped = true;
   std::promise<void> closed;
   impl_->server->close_async([&closed] { closed.set_value(); },
                              [&closed](std::exception_ptr) { closed.set_value(); });
@@ -536,12 +549,11 @@ void HttpServer::stop() {
     worker.join();
   }
   impl_->workers.clear();
-  // Let the aborted operations of closed connections complete while the server (and its
-  // connection limiter, which they reference) still exists; destroying them later, with the
-  // io_context, would touch the freed limiter.
-  impl_->io_context.restart();
-  while (impl_->io_context.poll() > 0) {
-  }
+  // Connections still open (idle keep-alive) own a monitor of the server's connection
+  // limiter; destroying their queued reads with the io_context, after the server, would
+  // touch the freed limiter. Shut the services down now: the io_context cannot run again,
+  // which is why a stopped HttpServer cannot be started again.
+  impl_->io_context.shutdown();
   impl_->server.reset();
 }
 

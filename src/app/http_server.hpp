@@ -92,8 +92,9 @@ class HttpServer {
   [[nodiscard]] Result<void> start();
   /// The bound port (useful with port 0); 0 before start().
   uint16_t port() const;
-  /// Stops accepting, closes connections and joins the threads. Idempotent; never call
-  /// it from a handler.
+  /// Stops accepting, closes connections (idle keep-alive ones included) and joins the
+  /// threads. Idempotent; a stopped server cannot be started again. Never call it from a
+  /// handler.
   void stop();
 
  private:

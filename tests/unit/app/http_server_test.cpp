@@ -460,5 +460,37 @@ TEST(HttpServer, StopIsIdempotentAndRefusesLaterConnections) {
   EXPECT_THROW(get(port, "/"), std::runtime_error);
 }
 
+TEST(HttpServer, StopClosesIdleKeepAliveConnectionsAndCannotRestart) {
+  HttpServer server("127.0.0.1:0");
+  server.route("GET", "/", [](const HttpRequest&) { return text("root"); });
+  ASSERT_TRUE(server.start());
+  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  ASSERT_GE(fd, 0);
+  sockaddr_in address{};
+  address.sin_family = AF_INET;
+  address.sin_port = htons(server.port());
+  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ASSERT_EQ(::connect(fd, reinterpret_cast<const sockaddr*>(&address), sizeof(address)), 0);
+  timeval timeout{5, 0};
+  ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof(timeout));
+  const std::string request = "GET / HTTP/1.1\r\nHost: t\r\n\r\n";  // keep-alive
+  ASSERT_EQ(::send(fd, request.data(), request.size(), MSG_NOSIGNAL),
+            static_cast<ssize_t>(request.size()));
+  std::string received;
+  char buffer[4096];
+  while (received.find("root") == std::string::npos) {
+    const auto n = ::recv(fd, buffer, sizeof(buffer), 0);
+    ASSERT_GT(n, 0);
+    received.append(buffer, static_cast<std::size_t>(n));
+  }
+
+  // The connection stays open after the response; stop() must close it (and free it while
+  // the server's connection limiter still exists: ASan reported a use-after-free here).
+  server.stop();
+  EXPECT_EQ(::recv(fd, buffer, sizeof(buffer), 0), 0) << "connection not closed by stop()";
+  ::close(fd);
+  EXPECT_FALSE(server.start());
+}
+
 }  // namespace
 }  // namespace siprecd::app
