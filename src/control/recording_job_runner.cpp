@@ -84,6 +84,7 @@ struct RecordingJobRunner::Shared {
   std::condition_variable idle;
   std::set<std::string, std::less<>> busy;  // guarded by mutex
   std::size_t pending_auto = 0;             // guarded by mutex
+  std::size_t running = 0;                  // jobs posted and not finished; guarded by mutex
   bool stopping = false;                    // guarded by mutex
 
   void release(const std::string& recording_id) {
@@ -199,7 +200,28 @@ bool RecordingJobRunner::busy(std::string_view recording_id) const {
 
 void RecordingJobRunner::waitIdle() {
   std::unique_lock lock(shared_->mutex);
-  shared_->idle.wait(lock, [&] { return shared_->busy.empty() && shared_->pending_auto == 0; });
+  shared_->idle.wait(lock, [&] {
+    return shared_->busy.empty() && shared_->pending_auto == 0 && shared_->running == 0;
+  });
+}
+
+void RecordingJobRunner::postJob(std::function<void()> job) {
+  {
+    std::lock_guard lock(shared_->mutex);
+    ++shared_->running;
+  }
+  // A job releases its recording before its last event; waitIdle() also waits for the rest.
+  workers_.post([shared = shared_, job = std::move(job)] {
+    struct Finished {
+      Shared& shared;
+      ~Finished() {
+        std::lock_guard lock(shared.mutex);
+        --shared.running;
+        shared.idle.notify_all();
+      }
+    } finished{*shared};
+    job();
+  });
 }
 
 void RecordingJobRunner::stop() {
@@ -281,7 +303,7 @@ Result<void> RecordingJobRunner::store(StoreRequest request) {
                                "destination " + job.destination_name);
   job.started = clock_.steadyNow();
   claimed->handOver();
-  workers_.post([this, job = std::move(job)]() mutable { runStore(std::move(job)); });
+  postJob([this, job = std::move(job)]() mutable { runStore(std::move(job)); });
   return {};
 }
 
@@ -376,16 +398,18 @@ void RecordingJobRunner::runStore(StoreJob job) {
     if (!documents.empty()) {
       event["documents"] = documents;
     }
+    for (const auto& path : job.temporaries) {
+      std::error_code ignored;
+      std::filesystem::remove(path, ignored);
+    }
+    // Released before the event is queued: an application that answers the event at once
+    // (DELETERECORDING on RECORDINGSTORED) must not get 409.
+    releaseAfterWrites(record.id);
     events_.emit(EventType::RecordingStored, record.domain, record.id, std::move(event));
     log::info(kComponent, "stored to {} ({} bytes)", stored->location, stored->size);
     jobMetrics().stored.inc();
     jobMetrics().store_seconds.observe(
         std::chrono::duration<double>(clock_.steadyNow() - job.started).count());
-    for (const auto& path : job.temporaries) {
-      std::error_code ignored;
-      std::filesystem::remove(path, ignored);
-    }
-    releaseAfterWrites(record.id);
   } catch (const std::exception& e) {
     finishStoreFailure(job, job.stage, e.what());
   }
@@ -403,13 +427,13 @@ void RecordingJobRunner::finishStoreFailure(StoreJob& job, std::string stage, st
   repository_.updateRecording(record);
   repository_.recordTransition(record.id, job.previous_state, clock_.epochMs(),
                                fmt::format("store failed ({}): {}", stage, reason));
+  releaseAfterWrites(record.id);  // before the event: a retry on RECORDINGFAILED is accepted
   events_.emit(EventType::RecordingFailed, record.domain, record.id,
                {{"reason", std::move(reason)},
                 {"stage", std::move(stage)},
                 {"kept", "temp recording"},
                 {"destination", job.destination_name}});
   jobMetrics().failed.inc();
-  releaseAfterWrites(record.id);
 }
 
 Result<void> RecordingJobRunner::remove(std::string domain, std::string recording_id,
@@ -435,7 +459,7 @@ Result<void> RecordingJobRunner::remove(std::string domain, std::string recordin
   if (auto dir = sessionDirectory(settings_.data_dir, recording_id); !dir) {
     return tl::unexpected(dir.error());
   }
-  workers_.post([this, record = claimed->handOver(), reason = std::move(reason)]() mutable {
+  postJob([this, record = claimed->handOver(), reason = std::move(reason)]() mutable {
     runRemove(std::move(record), std::move(reason));
   });
   return {};
@@ -449,21 +473,21 @@ void RecordingJobRunner::runRemove(db::RecordingRecord record, std::string reaso
   if (error) {
     const std::string message = fmt::format("cannot delete {}: {}", dir->string(), error.message());
     log::error(kComponent, "delete ({}) failed: {}", reason, message);
+    shared_->release(record.id);
     if (reason != "retention") {
       events_.emit(EventType::RecordingFailed, record.domain, record.id,
                    {{"reason", message}, {"stage", "delete"}});
     }
-    shared_->release(record.id);
     return;
   }
   record.state = "deleted";
   record.audio_path.clear();
   repository_.updateRecording(record);
   repository_.recordTransition(record.id, "deleted", clock_.epochMs(), reason);
+  releaseAfterWrites(record.id);  // before the event, as for stores
   events_.emit(EventType::RecordingDeleted, record.domain, record.id, {{"reason", reason}});
   log::info(kComponent, "deleted siprecd's copy ({})", reason);
   (reason == "retention" ? jobMetrics().deleted_retention : jobMetrics().deleted_command).inc();
-  releaseAfterWrites(record.id);
 }
 
 void RecordingJobRunner::onRecordingReady(std::string domain_name, std::string recording_id) {

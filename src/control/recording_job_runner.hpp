@@ -2,6 +2,7 @@
 
 #include <cstddef>
 #include <filesystem>
+#include <functional>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -93,6 +94,8 @@ class RecordingJobRunner final : public RecordingJobs {
   /// dropped unless handed to the job (Claim::handOver()), which releases it when done.
   Result<Claim> claim(const std::string& domain, const std::string& recording_id);
   void releaseAfterWrites(const std::string& recording_id);
+  /// Runs `job` on the worker pool, counted for waitIdle().
+  void postJob(std::function<void()> job);
   void runStore(StoreJob job);
   void finishStoreFailure(StoreJob& job, std::string stage, std::string reason);
   void runRemove(db::RecordingRecord record, std::string reason);

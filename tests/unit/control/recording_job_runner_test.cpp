@@ -1,7 +1,9 @@
 #include "control/recording_job_runner.hpp"
 
 #include <filesystem>
+#include <mutex>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include <gtest/gtest.h>
@@ -286,6 +288,30 @@ TEST_F(RecordingJobRunnerTest, RecordingWithoutStreamsFailsAtRender) {
   EXPECT_EQ(events[0].type, EventType::RecordingFailed);
   EXPECT_EQ(events[0].data["stage"], "render");
   EXPECT_EQ(find("r1").state, "ready");
+}
+
+TEST_F(RecordingJobRunnerTest, RecordingIsFreeForTheNextCommandWhenItsEventBecomesVisible) {
+  // The outbox makes an event visible once the writes queued before it are done; model that
+  // with afterWrites() and check the recording is no longer busy by then, so that an
+  // application answering RECORDINGSTORED or RECORDINGFAILED at once never gets 409.
+  std::mutex mutex;
+  std::vector<std::pair<EventType, bool>> busy_when_visible;
+  events_.onEmit([&](const test_support::CollectingEventSink::Event& event) {
+    repository_->afterWrites([&, type = event.type, id = event.recording_id] {
+      std::lock_guard lock(mutex);
+      busy_when_visible.emplace_back(type, runner_->busy(id));
+    });
+  });
+  addRecording("r1");
+  ASSERT_TRUE(runner_->store(storeRequest("r1")));
+  settle();
+  ASSERT_TRUE(runner_->remove("acme", "r1", "command"));
+  settle();
+
+  std::lock_guard lock(mutex);
+  EXPECT_EQ(busy_when_visible,
+            (std::vector<std::pair<EventType, bool>>{{EventType::RecordingStored, false},
+                                                     {EventType::RecordingDeleted, false}}));
 }
 
 TEST_F(RecordingJobRunnerTest, RemoveDeletesTheSessionDirectoryAndAnnouncesIt) {

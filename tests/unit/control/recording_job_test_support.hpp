@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -42,7 +43,12 @@ class CollectingEventSink final : public control::EventSink {
             nlohmann::json data) override {
     std::lock_guard lock(mutex_);
     events_.push_back(Event{type, std::move(domain), std::move(recording_id), std::move(data)});
+    if (on_emit_) {
+      on_emit_(events_.back());
+    }
   }
+  /// Called (under the sink's lock) with each event as it is emitted; set before any job runs.
+  void onEmit(std::function<void(const Event&)> hook) { on_emit_ = std::move(hook); }
   std::vector<Event> events() const {
     std::lock_guard lock(mutex_);
     return events_;
@@ -59,6 +65,7 @@ class CollectingEventSink final : public control::EventSink {
  private:
   mutable std::mutex mutex_;
   std::vector<Event> events_;
+  std::function<void(const Event&)> on_emit_;
 };
 
 /// A destination double whose put() can be held (to keep a job running) or made to fail;
