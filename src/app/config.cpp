@@ -611,6 +611,20 @@ std::string configSummary(const Config& config) {
              domain.allow_sources.empty()
                  ? std::string()
                  : fmt::format("; sources {}", fmt::join(domain.allow_sources, ", "))));
+    if (!domain.sns_topic_arn.empty()) {
+      line(fmt::format("domain {} sns", domain.name),
+           fmt::format("events -> {}{}", domain.sns_topic_arn,
+                       domain.aws.endpoint.empty() ? "" : " via " + domain.aws.endpoint));
+    }
+    if (!domain.sqs_queue_url.empty()) {
+      line(fmt::format("domain {} sqs", domain.name),
+           fmt::format("commands <- {}{}; visibility {} s, max receives {}{}", domain.sqs_queue_url,
+                       domain.aws.endpoint.empty() ? "" : " via " + domain.aws.endpoint,
+                       domain.sqs_visibility_timeout_s, domain.sqs_max_receives,
+                       domain.sqs_dead_letter_queue_url.empty()
+                           ? "; no dead-letter queue"
+                           : "; dead letters -> " + domain.sqs_dead_letter_queue_url));
+    }
   }
   return out;
 }

@@ -37,6 +37,18 @@ struct DestinationConfig {
   uint64_t part_size_bytes = 8ULL << 20;
 };
 
+/// AWS access of a domain's SNS topic and SQS queues. Secrets never logged or printed.
+struct AwsTransportConfig {
+  /// Signing region; "": the topic ARN's / queue URL's region, else us-east-1.
+  std::string region;
+  /// Endpoint override for SNS and SQS ("http://127.0.0.1:4566" for a compatible server);
+  /// "": https://sns.{region}.amazonaws.com and the queue URL's host.
+  std::string endpoint;
+  /// Credentials: these keys, else the profile, else the AWS_* environment variables, else
+  /// the AWS_PROFILE/default profile of the shared credentials file.
+  std::string access_key_id, secret_access_key, session_token, profile;
+};
+
 /// Every ready recording of the domain is stored without a command.
 struct AutoStoreConfig {
   std::string destination = "local";
@@ -83,9 +95,18 @@ struct DomainConfig {
   /// always exists unless configured otherwise.
   std::map<std::string, DestinationConfig> destinations;
   std::optional<AutoStoreConfig> auto_store;
-  /// Events are also published here when set (issue: queue transports).
+  /// Every event of the domain is also published to this SNS topic (ARN) when set.
   std::string sns_topic_arn;
+  /// Commands are also taken from this SQS queue (URL) when set.
   std::string sqs_queue_url;
+  /// Malformed or refused commands go here (SendMessage); "": they are deleted.
+  std::string sqs_dead_letter_queue_url;
+  /// A received command stays invisible this long (1..43200); left after a transient
+  /// failure, it comes back after it.
+  int sqs_visibility_timeout_s = 60;
+  /// A command still failing transiently after this many receipts is moved aside (1..1000).
+  int sqs_max_receives = 10;
+  AwsTransportConfig aws;
 };
 
 /// NATS JetStream (DESIGN.md §2 "Commands", "Callbacks and events"; §5): every event is also

@@ -1,8 +1,10 @@
 #include "app/config_control.hpp"
 
+#include <algorithm>
 #include <array>
 #include <filesystem>
 #include <string_view>
+#include <utility>
 
 #include <fmt/format.h>
 
@@ -50,6 +52,97 @@ Result<void> validateDestination(const DestinationConfig& destination, const std
   return {};
 }
 
+bool startsWithHttp(std::string_view url) {
+  return url.starts_with("http://") || url.starts_with("https://");
+}
+
+/// "http(s)://host[:port]/<account>/<name>" (the shape of an SQS queue URL).
+bool looksLikeQueueUrl(std::string_view url) {
+  if (!startsWithHttp(url)) {
+    return false;
+  }
+  url.remove_prefix(url.find("//") + 2);
+  const std::size_t slash = url.find('/');
+  if (slash == 0 || slash == std::string_view::npos ||
+      url.substr(0, slash).find('@') != std::string_view::npos) {
+    return false;
+  }
+  const std::string_view path = url.substr(slash + 1);
+  const std::size_t second = path.find('/');
+  return second != std::string_view::npos && second > 0 && second + 1 < path.size() &&
+         path.find_first_of("/?#", second + 1) == std::string_view::npos;
+}
+
+/// "arn:<partition>:sns:<region>:<account>:<topic>".
+bool looksLikeTopicArn(std::string_view arn) {
+  std::size_t parts = 0;
+  std::size_t start = 0;
+  bool empty = false;
+  for (;;) {
+    const std::size_t colon = arn.find(':', start);
+    const std::string_view part = arn.substr(start, colon - start);
+    empty = empty || part.empty();
+    if ((parts == 0 && part != "arn") || (parts == 2 && part != "sns")) {
+      return false;
+    }
+    ++parts;
+    if (colon == std::string_view::npos) {
+      break;
+    }
+    start = colon + 1;
+  }
+  return parts == 6 && !empty;
+}
+
+Result<void> validateQueueTransports(const DomainConfig& domain, const std::string& path) {
+  if (!domain.sns_topic_arn.empty() && !looksLikeTopicArn(domain.sns_topic_arn)) {
+    return keyError(path + ".sns_topic_arn",
+                    fmt::format("\"{}\" is not arn:<partition>:sns:<region>:<account>:<topic>",
+                                domain.sns_topic_arn));
+  }
+  for (const auto& [key, url] :
+       {std::pair<std::string_view, const std::string&>{"sqs_queue_url", domain.sqs_queue_url},
+        {"sqs_dead_letter_queue_url", domain.sqs_dead_letter_queue_url}}) {
+    if (!url.empty() && !looksLikeQueueUrl(url)) {
+      return keyError(path + "." + std::string(key),
+                      fmt::format("\"{}\" is not http(s)://host/<account>/<queue name>", url));
+    }
+  }
+  if (!domain.sqs_dead_letter_queue_url.empty() && domain.sqs_queue_url.empty()) {
+    return keyError(path + ".sqs_dead_letter_queue_url", "needs sqs_queue_url");
+  }
+  if (!domain.sqs_dead_letter_queue_url.empty() &&
+      domain.sqs_dead_letter_queue_url == domain.sqs_queue_url) {
+    return keyError(path + ".sqs_dead_letter_queue_url", "must differ from sqs_queue_url");
+  }
+  if (domain.sqs_visibility_timeout_s < 1 || domain.sqs_visibility_timeout_s > 43200) {
+    return keyError(path + ".sqs_visibility_timeout_s", "must be within 1..43200");
+  }
+  if (domain.sqs_max_receives < 1 || domain.sqs_max_receives > 1000) {
+    return keyError(path + ".sqs_max_receives", "must be within 1..1000");
+  }
+  const AwsTransportConfig& aws = domain.aws;
+  if (!aws.endpoint.empty() &&
+      (!startsWithHttp(aws.endpoint) || aws.endpoint.find_first_of("?#@") != std::string::npos)) {
+    return keyError(path + ".aws.endpoint",
+                    fmt::format("\"{}\": expected http(s)://host[:port]", aws.endpoint));
+  }
+  if (aws.access_key_id.empty() != aws.secret_access_key.empty()) {
+    return keyError(path + ".aws.access_key_id",
+                    "aws.access_key_id and aws.secret_access_key go together");
+  }
+  if (!aws.session_token.empty() && aws.access_key_id.empty()) {
+    return keyError(path + ".aws.session_token", "needs aws.access_key_id");
+  }
+  const bool region_ok = std::all_of(aws.region.begin(), aws.region.end(), [](char c) {
+    return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-';
+  });
+  if (!region_ok) {
+    return keyError(path + ".aws.region", fmt::format("\"{}\" is not a region", aws.region));
+  }
+  return {};
+}
+
 }  // namespace
 
 Result<void> validateDomainControl(const DomainConfig& domain, const std::string& path) {
@@ -69,6 +162,9 @@ Result<void> validateDomainControl(const DomainConfig& domain, const std::string
       return keyError(path + ".api.jwt_rs256_public_key",
                       fmt::format("file not found: {}", domain.jwt_rs256_public_key.string()));
     }
+  }
+  if (auto ok = validateQueueTransports(domain, path); !ok) {
+    return ok;
   }
   for (const auto& [name, destination] : domain.destinations) {
     if (auto ok = validateDestination(destination, path + ".destinations." + name); !ok) {

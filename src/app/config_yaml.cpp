@@ -316,6 +316,37 @@ class YamlReader {
           if (key == "sqs_queue_url") {
             return readString(value, p, domain.sqs_queue_url);
           }
+          if (key == "sqs_dead_letter_queue_url") {
+            return readString(value, p, domain.sqs_dead_letter_queue_url);
+          }
+          if (key == "sqs_visibility_timeout_s") {
+            return readInt(value, p, domain.sqs_visibility_timeout_s);
+          }
+          if (key == "sqs_max_receives") {
+            return readInt(value, p, domain.sqs_max_receives);
+          }
+          if (key == "aws") {
+            return applyAws(value, p, domain.aws);
+          }
+          return unknownKey(value, p);
+        });
+  }
+
+  Result<void> applyAws(const YAML::Node& node, const std::string& path, AwsTransportConfig& aws) {
+    const std::map<std::string, std::string*> strings{
+        {"region", &aws.region},
+        {"endpoint", &aws.endpoint},
+        {"access_key_id", &aws.access_key_id},
+        {"secret_access_key", &aws.secret_access_key},
+        {"session_token", &aws.session_token},
+        {"profile", &aws.profile},
+    };
+    return forEachKey(
+        node, path,
+        [&](const std::string& key, const YAML::Node& value, const std::string& p) -> Result<void> {
+          if (auto it = strings.find(key); it != strings.end()) {
+            return readString(value, p, *it->second);
+          }
           return unknownKey(value, p);
         });
   }

@@ -7,6 +7,7 @@
 #include <system_error>
 #include <thread>
 
+#include <fmt/format.h>
 #include <signal.h>
 
 #include "app/api_routes.hpp"
@@ -29,6 +30,8 @@
 #include "control/recording_job_runner.hpp"
 #include "control/reply_token.hpp"
 #include "control/retention_janitor.hpp"
+#include "control/sns_event_publisher.hpp"
+#include "control/sqs_command_consumer.hpp"
 #include "control/webhook_client.hpp"
 #include "db/repository.hpp"
 #include "media/media_engine.hpp"
@@ -36,6 +39,7 @@
 #include "siprec/record_decider.hpp"
 #include "siprec/session_manager.hpp"
 #include "siprec/session_recovery.hpp"
+#include "storage/aws_credentials.hpp"
 
 namespace siprecd::app {
 namespace {
@@ -92,6 +96,43 @@ void blockShutdownSignals() {
   ::signal(SIGPIPE, SIG_IGN);
 }
 
+/// The signing settings of a domain's SNS ("sns") or SQS ("sqs") requests: region from
+/// aws.region, else `resource_region` (the topic ARN's / queue URL's), else us-east-1;
+/// endpoint aws.endpoint, else `default_endpoint`; credentials resolved now (config,
+/// profile, environment). Errors name the domain and the key.
+Result<control::AwsServiceSettings> awsServiceFor(const DomainConfig& domain, std::string service,
+                                                  std::optional<std::string> resource_region,
+                                                  Result<control::AwsEndpoint> default_endpoint) {
+  control::AwsServiceSettings settings;
+  settings.service = std::move(service);
+  settings.region =
+      !domain.aws.region.empty() ? domain.aws.region : resource_region.value_or("us-east-1");
+  if (!domain.aws.endpoint.empty()) {
+    auto endpoint = control::parseAwsEndpoint(domain.aws.endpoint);
+    if (!endpoint) {
+      return fail(
+          fmt::format("domain {}: aws.endpoint: {}", domain.name, endpoint.error().message));
+    }
+    settings.endpoint = std::move(*endpoint);
+  } else if (default_endpoint) {
+    settings.endpoint = std::move(*default_endpoint);
+  } else {
+    return fail(fmt::format("domain {}: {}", domain.name, default_endpoint.error().message));
+  }
+  storage::AwsCredentialConfig credentials{domain.aws.access_key_id, domain.aws.secret_access_key,
+                                           domain.aws.session_token, domain.aws.profile};
+  auto resolved = storage::resolveAwsCredentials(credentials, storage::processEnvironment());
+  if (!resolved) {
+    return fail(fmt::format("domain {}: aws credentials for {}: {}", domain.name, settings.service,
+                            resolved.error().message));
+  }
+  log::info(kComponent, "domain {}: {} requests to {} (region {}), credentials from {}",
+            domain.name, settings.service, settings.endpoint.url(), settings.region,
+            resolved->source);
+  settings.credentials = std::move(resolved->credentials);
+  return settings;
+}
+
 // Members are declared in dependency order; the destructor tears them down explicitly in
 // the order the threads require (see ~Server).
 struct Server::Components {
@@ -103,6 +144,7 @@ struct Server::Components {
   std::unique_ptr<control::EventDispatcher> dispatcher;
   std::unique_ptr<control::NatsConnection> nats;
   std::unique_ptr<control::NatsEventPublisher> nats_events;
+  std::unique_ptr<control::SnsEventPublisher> sns_events;
   std::unique_ptr<control::EventOutbox> events;
   std::unique_ptr<media::MediaEngine> media;
   std::unique_ptr<WorkerPool> workers;
@@ -114,6 +156,7 @@ struct Server::Components {
   std::unique_ptr<LiveSessionCommands> live_sessions;
   std::unique_ptr<control::CommandService> commands;
   std::unique_ptr<control::NatsCommandConsumer> nats_commands;
+  std::unique_ptr<control::SqsCommandConsumer> sqs_commands;
   std::unique_ptr<siprec::SessionContext> session_context;
   std::unique_ptr<DomainRouter> router;
   std::unique_ptr<siprec::SessionManager> sessions;
@@ -136,7 +179,16 @@ Server::~Server() {
     c.http->stop();  // no new commands
   }
   if (c.nats_commands) {
+    c.nats_commands->requestStop();
+  }
+  if (c.sqs_commands) {
+    c.sqs_commands->requestStop();
+  }
+  if (c.nats_commands) {
     c.nats_commands->stop();  // none from NATS either
+  }
+  if (c.sqs_commands) {
+    c.sqs_commands->stop();  // nor from SQS
   }
   if (c.janitor) {
     c.janitor->stop();
@@ -162,7 +214,12 @@ Server::~Server() {
   if (c.nats_events) {
     c.nats_events->stop();
   }
+  if (c.sns_events) {
+    c.sns_events->stop();
+  }
+  c.sqs_commands.reset();
   c.nats_commands.reset();
+  c.sns_events.reset();
   c.nats_events.reset();
   c.nats.reset();
   c.webhooks.reset();
@@ -293,6 +350,33 @@ Result<void> Server::start() {
                                                                      std::move(names), consume);
   }
 
+  std::vector<control::SqsQueue> queues;
+  for (const auto& domain : config_.domains) {
+    if (domain.sqs_queue_url.empty()) {
+      continue;
+    }
+    if (auto checked = control::checkQueueUrl(domain.sqs_queue_url); !checked) {
+      return fail(
+          fmt::format("domain {}: sqs_queue_url: {}", domain.name, checked.error().message));
+    }
+    auto service = awsServiceFor(domain, "sqs", control::regionOfQueueUrl(domain.sqs_queue_url),
+                                 control::sqsEndpointOfQueueUrl(domain.sqs_queue_url));
+    if (!service) {
+      return tl::unexpected(service.error());
+    }
+    control::SqsQueue queue;
+    queue.domain = domain.name;
+    queue.queue_url = domain.sqs_queue_url;
+    queue.dead_letter_queue_url = domain.sqs_dead_letter_queue_url;
+    queue.visibility_timeout_s = domain.sqs_visibility_timeout_s;
+    queue.max_receives = domain.sqs_max_receives;
+    queue.service = std::move(*service);
+    queues.push_back(std::move(queue));
+  }
+  if (!queues.empty()) {
+    c.sqs_commands = std::make_unique<control::SqsCommandConsumer>(*c.commands, std::move(queues));
+  }
+
   c.http = std::make_unique<HttpServer>(config_.http_listen,
                                         static_cast<std::size_t>(config_.http_threads));
   c.http->route("GET", "/healthz", [](const HttpRequest&) {
@@ -321,8 +405,14 @@ Result<void> Server::start() {
   if (c.nats_events) {
     c.nats_events->start();
   }
+  if (c.sns_events) {
+    c.sns_events->start();
+  }
   if (c.nats_commands) {
     c.nats_commands->start();
+  }
+  if (c.sqs_commands) {
+    c.sqs_commands->start();
   }
   c.janitor->start();
   registerMetrics();
@@ -367,6 +457,30 @@ Result<void> Server::startControlPlane() {
     on_persisted = [webhooks = c.dispatcher->waker(), nats_events = c.nats_events->waker()] {
       webhooks();
       nats_events();
+    };
+  }
+  std::vector<control::SnsTopic> topics;
+  for (const auto& domain : config_.domains) {
+    if (domain.sns_topic_arn.empty()) {
+      continue;
+    }
+    auto region = control::regionOfTopicArn(domain.sns_topic_arn);
+    if (!region) {
+      return fail(fmt::format("domain {}: sns_topic_arn: {}", domain.name, region.error().message));
+    }
+    const std::string signing_region = domain.aws.region.empty() ? *region : domain.aws.region;
+    auto service =
+        awsServiceFor(domain, "sns", *region, control::defaultSnsEndpoint(signing_region));
+    if (!service) {
+      return tl::unexpected(service.error());
+    }
+    topics.push_back(control::SnsTopic{domain.name, domain.sns_topic_arn, std::move(*service)});
+  }
+  if (!topics.empty()) {
+    c.sns_events = std::make_unique<control::SnsEventPublisher>(*c.repository, std::move(topics));
+    on_persisted = [before = std::move(on_persisted), sns_events = c.sns_events->waker()] {
+      before();
+      sns_events();
     };
   }
   c.events = std::make_unique<control::EventOutbox>(*c.repository, *c.reply_tokens,

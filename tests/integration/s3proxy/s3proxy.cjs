@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// A verifying front for an S3 emulator that accepts any signature (fauxqs): every request's
+// A verifying front for an S3/SNS/SQS emulator that accepts any signature (fauxqs): every request's
 // AWS Signature V4 is recomputed with AWS's own signer (@smithy/signature-v4, the one the AWS
 // SDK for JavaScript v3 uses) from the headers the client says it signed, and compared with
 // the client's. What S3 checks beyond the signature is checked here too:
@@ -10,8 +10,13 @@
 //   * CompleteMultipartUpload's <ChecksumSHA256> per part equal to what UploadPart sent
 //     (InvalidPart); the elements are removed before forwarding (the emulator parses
 //     <Part><PartNumber/><ETag/></Part> only).
+// SNS (Query protocol: form-encoded POST with Action=...) and SQS (AWS JSON 1.0: POST with
+// X-Amz-Target: AmazonSQS.<Action>) requests are verified the same way, with the credential
+// scope's service required to be "sns" or "sqs" to match the request, and
+// x-amz-content-sha256 optional (checked against the body when present).
 // A request that passes is forwarded to the upstream emulator and its answer relayed; one
-// that fails gets S3's <Error> document with 403 or 400 and never reaches the emulator.
+// that fails gets the service's error (S3's <Error> document, SNS's <ErrorResponse>, SQS's
+// JSON error with x-amzn-query-error) with 403 or 400 and never reaches the emulator.
 // One JSON line per request goes to --log: method, path, query, the signed header names,
 // the x-amz-* and content-type headers (not the token), body size and SHA-256, status and
 // the rejection code, so tests can assert what the client sent.
@@ -53,6 +58,38 @@ function s3Error(status, code, message) {
   };
 }
 
+/** Which service a request is for: "sqs" (X-Amz-Target), "sns" (form POST) or "s3". */
+function serviceOf(req) {
+  const target = String(req.headers["x-amz-target"] || "");
+  if (target.startsWith("AmazonSQS.")) return "sqs";
+  if (req.method === "POST" &&
+      String(req.headers["content-type"] || "").startsWith("application/x-www-form-urlencoded")) {
+    return "sns";
+  }
+  return "s3";
+}
+
+/** The error document of `service` (S3 <Error>, SNS <ErrorResponse>, SQS JSON). */
+function serviceError(service, status, code, message) {
+  if (service === "sns") {
+    return {
+      status, code, headers: { "content-type": "text/xml" },
+      body: `<ErrorResponse xmlns="http://sns.amazonaws.com/doc/2010-03-31/"><Error>` +
+        `<Type>Sender</Type><Code>${code}</Code><Message>${message}</Message></Error>` +
+        `<RequestId>s3proxy</RequestId></ErrorResponse>`,
+    };
+  }
+  if (service === "sqs") {
+    return {
+      status, code,
+      headers: { "content-type": "application/x-amz-json-1.0",
+                 "x-amzn-query-error": `${code};Sender` },
+      body: JSON.stringify({ __type: `com.amazon.coral.service#${code}`, message }),
+    };
+  }
+  return s3Error(status, code, message);
+}
+
 function sha256(body, encoding) {
   return crypto.createHash("sha256").update(body).digest(encoding);
 }
@@ -86,6 +123,8 @@ const AUTHORIZATION = new RegExp(
 
 /** null when the request is authentic, else the error to answer. */
 async function verify(req, rawPath, rawQuery, body) {
+  const expectedService = serviceOf(req);
+  const s3Error = (status, code, message) => serviceError(expectedService, status, code, message);
   const authorization = req.headers["authorization"];
   const m = AUTHORIZATION.exec(authorization || "");
   if (!m) {
@@ -104,11 +143,17 @@ async function verify(req, rawPath, rawQuery, body) {
     return s3Error(403, "RequestTimeTooSkewed",
       "The difference between the request time and the current time is too large.");
   }
-  if (region !== options.region || service !== "s3") {
+  if (region !== options.region) {
     return s3Error(400, "AuthorizationHeaderMalformed", `the region '${region}' is wrong`);
   }
+  if (service !== expectedService) {
+    return s3Error(403, "SignatureDoesNotMatch",
+      `Credential should be scoped to correct service: '${expectedService}', not '${service}'`);
+  }
   const signedHeaders = signedList.split(";");
-  for (const required of ["host", "x-amz-date", "x-amz-content-sha256"]) {
+  const requiredHeaders = service === "s3" ? ["host", "x-amz-date", "x-amz-content-sha256"]
+                                           : ["host", "x-amz-date"];
+  for (const required of requiredHeaders) {
     if (!signedHeaders.includes(required)) {
       return s3Error(403, "AccessDenied", `${required} must be signed`);
     }
@@ -135,7 +180,7 @@ async function verify(req, rawPath, rawQuery, body) {
     region,
     service,
     sha256: Sha256,
-    uriEscapePath: false, // S3: the path is signed as sent
+    uriEscapePath: service !== "s3", // S3: the path is signed as sent
     applyChecksum: false,
   });
   const signed = await signer.sign(
@@ -150,7 +195,8 @@ async function verify(req, rawPath, rawQuery, body) {
       "Check your key and signing method.");
   }
   const payloadHash = req.headers["x-amz-content-sha256"];
-  if (payloadHash !== "UNSIGNED-PAYLOAD" && payloadHash !== sha256(body, "hex")) {
+  if (payloadHash !== undefined && payloadHash !== "UNSIGNED-PAYLOAD" &&
+      payloadHash !== sha256(body, "hex")) {
     return s3Error(400, "XAmzContentSHA256Mismatch",
       "The provided 'x-amz-content-sha256' header does not match what was computed.");
   }
@@ -213,8 +259,15 @@ const server = http.createServer((req, res) => {
     const rawPath = q < 0 ? rawTarget : rawTarget.slice(0, q);
     const rawQuery = q < 0 ? "" : rawTarget.slice(q + 1);
     const query = parseQuery(rawQuery);
+    const service = serviceOf(req);
+    let action = "";
+    if (service === "sqs") {
+      action = String(req.headers["x-amz-target"]).slice("AmazonSQS.".length);
+    } else if (service === "sns") {
+      action = new URLSearchParams(body.toString("utf8")).get("Action") || "";
+    }
     const entry = {
-      method: req.method, path: rawPath, query: rawQuery,
+      service, action, method: req.method, path: rawPath, query: rawQuery,
       signedHeaders: (/SignedHeaders=([^,]+)/.exec(req.headers["authorization"] || "") || [])[1] || "",
       headers: {}, bodySize: body.length, bodySha256: sha256(body, "hex"),
     };

@@ -27,6 +27,7 @@ import signal
 import socket
 import subprocess
 import time
+import urllib.request
 from pathlib import Path
 
 import pytest
@@ -103,16 +104,22 @@ def _stop(proc: subprocess.Popen | None) -> None:
 
 
 class FauxS3:
-    """fauxqs on a free loopback port (it binds 0.0.0.0; only loopback is used)."""
+    """fauxqs on a free loopback port (it binds 0.0.0.0; only loopback is used). `init` is
+    its init document (queues, topics, subscriptions, buckets created at start)."""
 
-    def __init__(self, workdir: Path):
+    def __init__(self, workdir: Path, init: dict | None = None):
         self.port = free_port("tcp")
         self.log = workdir / "fauxqs.log"
+        self.init_path = workdir / "fauxqs-init.json" if init else None
+        if self.init_path:
+            self.init_path.write_text(json.dumps(init))
         self.proc: subprocess.Popen | None = None
 
     def start(self) -> "FauxS3":
         env = _node_env()
         env.update({"FAUXQS_PORT": str(self.port), "FAUXQS_LOGGER": "false"})
+        if self.init_path:
+            env["FAUXQS_INIT"] = str(self.init_path)
         with open(self.log, "wb") as out:
             self.proc = subprocess.Popen(
                 ["node", str(NODE_MODULES / "fauxqs" / "dist" / "cli.js")], env=env,
@@ -171,11 +178,11 @@ class S3Peers:
     KEY_ID = "AKIASIPRECDTEST0001"
     SECRET = "siprecd/test+Secret0123456789abcdefghijkl"
 
-    def __init__(self, workdir: Path):
+    def __init__(self, workdir: Path, init: dict | None = None):
         ensure_node_modules()
         self.workdir = Path(workdir)
         self.workdir.mkdir(parents=True, exist_ok=True)
-        self.fauxqs = FauxS3(self.workdir).start()
+        self.fauxqs = FauxS3(self.workdir, init).start()
         self.proxies: list[S3Proxy] = []
         self.proxy = self.new_proxy()
 
@@ -213,3 +220,56 @@ class S3Peers:
         for proxy in self.proxies:
             proxy.stop()
         self.fauxqs.stop()
+
+
+class FauxSqs:
+    """Talks SQS (AWS JSON 1.0) to fauxqs directly, unsigned (fauxqs checks no signature):
+    the tests' own side of the command and event queues."""
+
+    ACCOUNT = "000000000000"
+
+    def __init__(self, fauxqs: FauxS3, region: str = "us-east-1"):
+        self.port = fauxqs.port
+        self.region = region
+
+    def queue_url(self, name: str) -> str:
+        return f"http://sqs.{self.region}.localhost:{self.port}/{self.ACCOUNT}/{name}"
+
+    def topic_arn(self, name: str) -> str:
+        return f"arn:aws:sns:{self.region}:{self.ACCOUNT}:{name}"
+
+    def call(self, action: str, body: dict, timeout: float = 10.0) -> dict:
+        request = urllib.request.Request(
+            f"http://127.0.0.1:{self.port}/", data=json.dumps(body).encode(), method="POST",
+            headers={"Content-Type": "application/x-amz-json-1.0",
+                     "X-Amz-Target": f"AmazonSQS.{action}"})
+        with urllib.request.urlopen(request, timeout=timeout) as response:
+            text = response.read().decode()
+        return json.loads(text) if text else {}
+
+    def send(self, queue: str, body: str, attributes: dict[str, str] | None = None) -> str:
+        request = {"QueueUrl": self.queue_url(queue), "MessageBody": body}
+        if attributes:
+            request["MessageAttributes"] = {
+                k: {"DataType": "String", "StringValue": v} for k, v in attributes.items()}
+        return self.call("SendMessage", request)["MessageId"]
+
+    def receive(self, queue: str, wait: int = 1) -> list[dict]:
+        """Takes and deletes up to 10 messages (Body, MessageAttributes, ...)."""
+        answer = self.call("ReceiveMessage", {
+            "QueueUrl": self.queue_url(queue), "MaxNumberOfMessages": 10,
+            "WaitTimeSeconds": wait, "MessageAttributeNames": ["All"]}, timeout=wait + 10)
+        messages = answer.get("Messages") or []
+        for message in messages:
+            self.call("DeleteMessage", {"QueueUrl": self.queue_url(queue),
+                                        "ReceiptHandle": message["ReceiptHandle"]})
+        return messages
+
+    def counts(self, queue: str) -> tuple[int, int]:
+        """(visible, in flight) messages of `queue`."""
+        with urllib.request.urlopen(f"http://127.0.0.1:{self.port}/_fauxqs/queues",
+                                    timeout=5) as response:
+            for item in json.loads(response.read()):
+                if item["name"] == queue:
+                    return item["approximateMessageCount"], item["approximateInflightCount"]
+        raise AssertionError(f"no queue {queue}")
