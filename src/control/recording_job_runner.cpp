@@ -534,7 +534,10 @@ void RecordingJobRunner::onRecordingReady(std::string domain_name, std::string r
       request.destination = policy.destination;
       request.format = policy.format;
       request.layout = policy.layout;
-      if (auto started = store(std::move(request)); !started && started.error().code != 503) {
+      // 503: stopping; 409: another job claimed it since the check above (the same
+      // recording announced twice at once): neither is a failure of this recording.
+      auto started = store(std::move(request));
+      if (!started && started.error().code != 503 && started.error().code != 409) {
         log::ScopedContext scope("recording_id", recording_id);
         log::error(kComponent, "auto-store failed to start: {}", started.error().message);
         events_.emit(EventType::RecordingFailed, domain_name, recording_id,
