@@ -7,7 +7,8 @@ AWS's signer and refuses what does not match, and a real SIPp call.
   sent to the domain's command queue are executed; RECORDINGREADY, RECORDINGSTORED and
   RECORDINGDELETED are published to the domain's SNS topic (read back through an SQS queue
   subscribed to it) with the event name as message attribute; a malformed message is moved
-  to the dead-letter queue (reason attribute), counted, and the consumer carries on.
+  to the dead-letter queue (reason attribute), counted, and the consumer carries on. The
+  same events arrive on NATS JetStream too (a real `nats-server -js`), byte for byte.
 * Wrong credentials: both ReceiveMessage and Publish fail with the AWS error code in the log
   and the failure metrics, and the secret appears nowhere.
 """
@@ -21,6 +22,7 @@ import pytest
 
 from support.control import check_envelope, config_yaml, domain_yaml
 from support.live_call import LiveCall
+from support.nats_server import NatsClient, NatsServer, installed as nats_installed
 from support.s3_server import FauxSqs, S3Peers
 
 INIT = {
@@ -37,7 +39,8 @@ def peers(tmp_path):
     peers.stop()
 
 
-def domain_config(peers: S3Peers, sqs: FauxSqs, archive, secret: str = S3Peers.SECRET) -> str:
+def domain_config(peers: S3Peers, sqs: FauxSqs, archive, secret: str = S3Peers.SECRET,
+                  nats_url: str = "") -> str:
     extra = "\n".join([
         f"    sns_topic_arn: {sqs.topic_arn('siprecd-events')}",
         f"    sqs_queue_url: {sqs.queue_url('commands')}",
@@ -49,8 +52,10 @@ def domain_config(peers: S3Peers, sqs: FauxSqs, archive, secret: str = S3Peers.S
         f"      access_key_id: {S3Peers.KEY_ID}",
         f"      secret_access_key: {json.dumps(secret)}",
     ])
+    # NATS (when given) publishes the events only: commands come from SQS.
+    top = f"nats:\n  url: {nats_url}\n  commands: false\n" if nats_url else ""
     return config_yaml(domain_yaml("default", None, extra=extra, destinations={
-        "archive": {"type": "file", "path": str(archive)}}))
+        "archive": {"type": "file", "path": str(archive)}}), top=top)
 
 
 class TopicWatch:
@@ -92,10 +97,21 @@ class TopicWatch:
 
 
 @pytest.mark.needs_binary
-def test_sqs_commands_store_and_delete_with_events_on_sns(siprecd, peers, tones, tmp_path):
+def test_sqs_commands_store_and_delete_with_events_on_sns_and_nats(siprecd, peers, tones,
+                                                                   tmp_path):
+    if not nats_installed():
+        pytest.skip("nats-server not installed (apt-get install nats-server)")
+    nats = NatsServer(tmp_path / "nats").start()
+    try:
+        run_store_and_delete_over_sqs(siprecd, peers, tones, tmp_path, nats)
+    finally:
+        nats.stop()
+
+
+def run_store_and_delete_over_sqs(siprecd, peers, tones, tmp_path, nats: NatsServer):
     sqs = FauxSqs(peers.fauxqs)
     archive = tmp_path / "archive"
-    srv = siprecd(config=domain_config(peers, sqs, archive))
+    srv = siprecd(config=domain_config(peers, sqs, archive, nats_url=nats.url))
     diag = lambda: srv.log_tail(60)  # noqa: E731
     watch = TopicWatch(sqs)
 
@@ -160,6 +176,26 @@ def test_sqs_commands_store_and_delete_with_events_on_sns(siprecd, peers, tones,
             ("sqs", "SendMessage")} <= actions, actions
     rejected = [e for e in entries if e.get("rejected")]
     assert not rejected, rejected
+
+    # The same events on NATS JetStream, byte for byte as on SNS.
+    client = NatsClient(nats.url)
+    try:
+        client.wait_stream("SIPRECD_EVENTS")
+        sub = client.js_watch("SIPRECD_EVENTS", "siprecd.default.events.>")
+        wanted = ("RECORDINGSTORED", "RECORDINGDELETED")
+        on_nats = {}
+        deadline = time.monotonic() + 10
+        while not all(m in on_nats for m in wanted) and time.monotonic() < deadline:
+            msg = sub.next(0.5)
+            if msg is not None and msg.json().get("recordingId") == rid:
+                on_nats.setdefault(msg.json()["method"], msg.data.decode())
+        on_sns = {json.loads(n["Message"])["method"]: n["Message"] for n in watch.notifications
+                  if json.loads(n["Message"]).get("recordingId") == rid}
+        for method in wanted:
+            assert on_nats.get(method) == on_sns[method], (
+                f"{method}: NATS {on_nats.get(method)!r} vs SNS {on_sns[method]!r}")
+    finally:
+        client.close()
 
 
 @pytest.mark.needs_binary
