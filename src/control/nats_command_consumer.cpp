@@ -2,12 +2,8 @@
 
 #include <algorithm>
 #include <atomic>
-#include <condition_variable>
-#include <exception>
-#include <mutex>
 #include <optional>
 #include <string_view>
-#include <thread>
 #include <utility>
 
 #include <fmt/format.h>
@@ -16,6 +12,9 @@
 #include "base/log.hpp"
 #include "base/metrics.hpp"
 #include "control/command_service.hpp"
+#include "control/domain_threads.hpp"
+#include "control/queued_command.hpp"
+#include "control/wake_signal.hpp"
 
 namespace siprecd::control {
 namespace {
@@ -53,20 +52,6 @@ std::string header(natsMsg* message, const char* key) {
   return value;
 }
 
-/// The reply's error.message, "" when it has none.
-std::string errorMessage(const CommandReply& reply) {
-  if (!reply.body.is_object()) {
-    return {};
-  }
-  const auto error = reply.body.find("error");
-  if (error == reply.body.end() || !error->is_object()) {
-    return {};
-  }
-  const auto message = error->find("message");
-  return message != error->end() && message->is_string() ? message->get<std::string>()
-                                                         : std::string();
-}
-
 }  // namespace
 
 struct NatsCommandConsumer::Impl {
@@ -91,21 +76,14 @@ struct NatsCommandConsumer::Impl {
   void acknowledge(natsMsg* message, uint64_t sequence);
   void publishReply(const std::string& domain, natsMsg* command, uint64_t sequence,
                     const CommandReply& reply);
-  /// Waits `timeout` or until stop(); false when stopping.
-  bool pause(std::chrono::milliseconds timeout);
-  bool stopping();
 
   NatsConnection& connection;
   CommandHandler& handler;
   std::vector<std::string> domains;
   NatsCommandConsumerSettings settings;
   ConsumerMetrics& counters = consumerMetrics();
-  std::vector<std::thread> threads;
-  bool started = false;
-
-  std::mutex mutex;
-  std::condition_variable changed;
-  bool stop_requested = false;  // guarded by mutex
+  WakeSignal signal;
+  DomainThreads threads;
 
   std::atomic<uint64_t> received{0};
   std::atomic<uint64_t> accepted{0};
@@ -125,33 +103,23 @@ NatsCommandConsumer::~NatsCommandConsumer() {
 }
 
 void NatsCommandConsumer::start() {
-  if (impl_->started) {
-    return;
-  }
-  impl_->started = true;
+  std::vector<std::string> names;
   for (const std::string& domain : impl_->domains) {
-    impl_->threads.emplace_back([impl = impl_.get(), &domain] {
-      impl->run(domain);
-      nats_ReleaseThreadMemory();
-    });
+    names.push_back("nats-cmd-" + domain);
   }
+  impl_->threads.start(names, [impl = impl_.get()](std::size_t i) {
+    impl->run(impl->domains[i]);
+    nats_ReleaseThreadMemory();
+  });
 }
 
 void NatsCommandConsumer::requestStop() {
-  {
-    std::lock_guard lock(impl_->mutex);
-    impl_->stop_requested = true;
-  }
-  impl_->changed.notify_all();
+  impl_->signal.requestStop();
 }
 
 void NatsCommandConsumer::stop() {
   requestStop();
-  for (std::thread& thread : impl_->threads) {
-    if (thread.joinable()) {
-      thread.join();
-    }
-  }
+  impl_->threads.join();
 }
 
 NatsCommandConsumer::Stats NatsCommandConsumer::stats() const {
@@ -167,22 +135,12 @@ std::chrono::milliseconds NatsCommandConsumer::retryDelay(
   return std::min(settings.max_retry_delay, std::chrono::milliseconds(delay));
 }
 
-bool NatsCommandConsumer::Impl::stopping() {
-  std::lock_guard lock(mutex);
-  return stop_requested;
-}
-
-bool NatsCommandConsumer::Impl::pause(std::chrono::milliseconds timeout) {
-  std::unique_lock lock(mutex);
-  return !changed.wait_for(lock, timeout, [&] { return stop_requested; });
-}
-
 void NatsCommandConsumer::Impl::run(const std::string& domain) {
   NatsPtr<natsSubscription> subscription;
   auto last_check = std::chrono::steady_clock::now();
-  while (!stopping()) {
+  while (!signal.stopping()) {
     if (!connection.connected()) {
-      pause(settings.resubscribe_pause);
+      signal.sleepFor(settings.resubscribe_pause);
       continue;
     }
     if (!subscription) {
@@ -191,7 +149,7 @@ void NatsCommandConsumer::Impl::run(const std::string& domain) {
         static log::RateLimiter limiter(1);
         log::limited(limiter, log::Level::Warn, kComponent, "commands of domain {}: {}", domain,
                      subscribed.error().message);
-        pause(settings.resubscribe_pause);
+        signal.sleepFor(settings.resubscribe_pause);
         continue;
       }
       subscription = std::move(*subscribed);
@@ -218,11 +176,11 @@ void NatsCommandConsumer::Impl::run(const std::string& domain) {
                    "fetching commands of domain {} failed: {}; subscribing again", domain,
                    natsErrorText(status, js_error));
       subscription.reset();
-      pause(settings.resubscribe_pause);
+      signal.sleepFor(settings.resubscribe_pause);
       continue;
     }
     for (int i = 0; i < batch.size(); ++i) {
-      if (stopping()) {
+      if (signal.stopping()) {
         natsMsg_Nak(batch[i], nullptr);  // back to the stream now, for another node
         continue;
       }
@@ -349,12 +307,7 @@ void NatsCommandConsumer::Impl::process(const std::string& domain, natsMsg* mess
     request.idempotency_key = header(message, "Nats-Msg-Id");
   }
   request.body = std::move(body);
-  CommandReply reply;
-  try {
-    reply = handler.handle(request);
-  } catch (const std::exception& error) {
-    reply = commandError(500, std::string("command handler: ") + error.what());
-  }
+  const CommandReply reply = handleQueuedCommand(handler, request);
   if (reply.status >= 200 && reply.status < 300) {
     ++accepted;
     counters.accepted.inc();
@@ -362,7 +315,7 @@ void NatsCommandConsumer::Impl::process(const std::string& domain, natsMsg* mess
     publishReply(domain, message, sequence, reply);
     return;
   }
-  const std::string reason = errorMessage(reply);
+  const std::string reason = replyErrorMessage(reply);
   if (reply.status >= 400 && reply.status < 500) {
     ++rejected;
     counters.rejected.inc();

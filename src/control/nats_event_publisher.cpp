@@ -1,19 +1,16 @@
 #include "control/nats_event_publisher.hpp"
 
 #include <algorithm>
-#include <array>
 #include <atomic>
-#include <condition_variable>
-#include <mutex>
-#include <optional>
-#include <thread>
 #include <utility>
-#include <vector>
 
 #include "base/log.hpp"
 #include "base/metrics.hpp"
 #include "base/strings.hpp"
+#include "control/domain_threads.hpp"
 #include "control/event_sink.hpp"
+#include "control/outbox_cursor_loop.hpp"
+#include "control/wake_signal.hpp"
 
 namespace siprecd::control {
 namespace {
@@ -38,54 +35,35 @@ enum class PublishOutcome { Published, Retry, NoStream, Unpublishable };
 
 }  // namespace
 
-/// Shared with waker() functions that may outlive the publisher.
-struct PublisherSignal {
-  std::mutex mutex;
-  std::condition_variable changed;
-  bool woken = false;     // guarded by mutex
-  bool stopping = false;  // guarded by mutex
-
-  void wake() {
-    {
-      std::lock_guard lock(mutex);
-      woken = true;
-    }
-    changed.notify_one();
-  }
-};
-
 struct NatsEventPublisher::Impl {
   Impl(db::Repository& repository_in, NatsConnection& connection_in,
        NatsEventPublisherSettings settings_in)
       : repository(repository_in),
         connection(connection_in),
         settings(std::move(settings_in)),
-        signal(std::make_shared<PublisherSignal>()) {}
+        signal(std::make_shared<WakeSignal>()),
+        loop(repository, std::string(kCursorName), *signal,
+             {settings.poll_interval, settings.batch_limit, settings.initial_backoff,
+              settings.max_backoff},
+             kComponent) {}
 
   void run();
-  /// One round: reads a batch after the cursor and publishes it. Returns false when a
-  /// publish must be retried after a pause.
-  bool publishBatch();
   PublishOutcome publish(const db::OutboxEvent& event);
-  /// Waits until `timeout` passes, stop() or (with `wakeable`) wake(); false when stopping.
-  bool pause(std::chrono::milliseconds timeout, bool wakeable);
-  bool stopping();
 
   db::Repository& repository;
   NatsConnection& connection;
   NatsEventPublisherSettings settings;
-  std::shared_ptr<PublisherSignal> signal;
+  /// Shared with waker() functions that may outlive the publisher.
+  std::shared_ptr<WakeSignal> signal;
   PublisherMetrics& counters = publisherMetrics();
-  std::thread thread;
-  bool started = false;
+  OutboxCursorLoop loop;
+  DomainThreads threads;
 
   std::atomic<uint64_t> published{0};
   std::atomic<uint64_t> failures{0};
   std::atomic<uint64_t> unpublishable{0};
-  std::atomic<int64_t> saved_cursor{0};
 
   // Publisher thread only.
-  std::optional<int64_t> cursor;
   bool stream_ready = false;
 };
 
@@ -98,25 +76,15 @@ NatsEventPublisher::~NatsEventPublisher() {
 }
 
 void NatsEventPublisher::start() {
-  if (impl_->started) {
-    return;
-  }
-  impl_->started = true;
-  impl_->thread = std::thread([impl = impl_.get()] {
+  impl_->threads.start({"nats-events"}, [impl = impl_.get()](std::size_t) {
     impl->run();
     nats_ReleaseThreadMemory();
   });
 }
 
 void NatsEventPublisher::stop() {
-  {
-    std::lock_guard lock(impl_->signal->mutex);
-    impl_->signal->stopping = true;
-  }
-  impl_->signal->changed.notify_one();
-  if (impl_->thread.joinable()) {
-    impl_->thread.join();
-  }
+  impl_->signal->requestStop();
+  impl_->threads.join();
 }
 
 void NatsEventPublisher::wake() {
@@ -124,16 +92,12 @@ void NatsEventPublisher::wake() {
 }
 
 std::function<void()> NatsEventPublisher::waker() const {
-  return [weak = std::weak_ptr<PublisherSignal>(impl_->signal)] {
-    if (auto signal = weak.lock()) {
-      signal->wake();
-    }
-  };
+  return WakeSignal::weakWaker(impl_->signal);
 }
 
 NatsEventPublisher::Stats NatsEventPublisher::stats() const {
   return Stats{impl_->published.load(), impl_->failures.load(), impl_->unpublishable.load(),
-               impl_->saved_cursor.load()};
+               impl_->loop.savedCursor()};
 }
 
 std::string NatsEventPublisher::subjectFor(std::string_view prefix, const db::OutboxEvent& event) {
@@ -143,96 +107,37 @@ std::string NatsEventPublisher::subjectFor(std::string_view prefix, const db::Ou
          natsSubjectToken(name);
 }
 
-bool NatsEventPublisher::Impl::stopping() {
-  std::lock_guard lock(signal->mutex);
-  return signal->stopping;
-}
-
-bool NatsEventPublisher::Impl::pause(std::chrono::milliseconds timeout, bool wakeable) {
-  std::unique_lock lock(signal->mutex);
-  signal->changed.wait_for(lock, timeout,
-                           [&] { return signal->stopping || (wakeable && signal->woken); });
-  if (wakeable) {
-    signal->woken = false;
-  }
-  return !signal->stopping;
-}
-
 void NatsEventPublisher::Impl::run() {
-  std::chrono::milliseconds backoff{0};
-  const auto nextBackoff = [&] {
-    backoff = backoff.count() == 0 ? settings.initial_backoff
-                                   : std::min(settings.max_backoff, backoff * 2);
-    return backoff;
+  OutboxCursorLoop::Hooks hooks;
+  hooks.on_cursor_loaded = [&](int64_t cursor) {
+    log::info(kComponent, "publishing outbox events after sequence {} to {}", cursor,
+              settings.stream.subject);
   };
-  while (!stopping()) {
-    if (!cursor) {
-      auto loaded = repository.publisherCursor(kCursorName);
-      if (!loaded) {
-        static log::RateLimiter limiter(1);
-        log::limited(limiter, log::Level::Warn, kComponent, "cannot read the NATS cursor: {}",
-                     loaded.error().message);
-        pause(nextBackoff(), false);
-        continue;
-      }
-      cursor = *loaded;
-      saved_cursor = *loaded;
-      log::info(kComponent, "publishing outbox events after sequence {} to {}", *cursor,
-                settings.stream.subject);
-    }
+  hooks.ready = [&] {
     if (!connection.connected()) {
       // cnats reconnects on its own: look again soon, without growing the back-off.
-      pause(settings.initial_backoff, false);
-      continue;
+      return OutboxCursorLoop::Readiness::WaitShortly;
     }
     if (!stream_ready) {
       if (auto ready = connection.ensureStream(settings.stream); !ready) {
         static log::RateLimiter limiter(1);
         log::limited(limiter, log::Level::Warn, kComponent, "events: {}", ready.error().message);
-        pause(nextBackoff(), false);
-        continue;
+        return OutboxCursorLoop::Readiness::BackOff;
       }
       stream_ready = true;
     }
-    if (publishBatch()) {
-      backoff = std::chrono::milliseconds(0);
-    } else {
-      pause(nextBackoff(), false);
-    }
-  }
-}
-
-bool NatsEventPublisher::Impl::publishBatch() {
-  auto events = repository.eventsAfter(*cursor, settings.batch_limit);
-  if (!events) {
-    static log::RateLimiter limiter(1);
-    log::limited(limiter, log::Level::Warn, kComponent, "cannot read the outbox: {}",
-                 events.error().message);
-    return false;
-  }
-  if (events->empty()) {
-    pause(settings.poll_interval, true);
-    return true;
-  }
-  const int64_t before = *cursor;
-  bool done = true;
-  for (const db::OutboxEvent& event : *events) {
-    if (stopping()) {
-      break;
-    }
+    return OutboxCursorLoop::Readiness::Ready;
+  };
+  hooks.publish = [&](const db::OutboxEvent& event) {
     const PublishOutcome outcome = publish(event);
-    if (outcome == PublishOutcome::Retry || outcome == PublishOutcome::NoStream) {
-      stream_ready = outcome != PublishOutcome::NoStream;
-      done = false;
-      break;
+    if (outcome == PublishOutcome::NoStream) {
+      stream_ready = false;
     }
-    cursor = event.sequence;
-  }
-  if (*cursor != before) {
-    repository.savePublisherCursor(std::string(kCursorName), *cursor);
-    saved_cursor = *cursor;
-  }
-  return done;
+    return outcome == PublishOutcome::Retry || outcome == PublishOutcome::NoStream
+               ? OutboxCursorLoop::Step::Retry
+               : OutboxCursorLoop::Step::Done;
+  };
+  loop.run(hooks);
 }
 
 PublishOutcome NatsEventPublisher::Impl::publish(const db::OutboxEvent& event) {

@@ -1,15 +1,13 @@
 #include "control/sns_event_publisher.hpp"
 
-#include <algorithm>
 #include <atomic>
-#include <condition_variable>
-#include <mutex>
-#include <optional>
-#include <thread>
 #include <utility>
 
 #include "base/log.hpp"
 #include "base/metrics.hpp"
+#include "control/domain_threads.hpp"
+#include "control/outbox_cursor_loop.hpp"
+#include "control/wake_signal.hpp"
 
 namespace siprecd::control {
 namespace {
@@ -35,47 +33,25 @@ enum class PublishOutcome { Published, Retry, Unpublishable };
 
 }  // namespace
 
-/// Shared with waker() functions that may outlive the publisher.
-struct SnsPublisherSignal {
-  std::mutex mutex;
-  std::condition_variable changed;
-  uint64_t generation = 0;  // guarded by mutex; wake() increments it
-  bool stopping = false;    // guarded by mutex
-
-  void wake() {
-    {
-      std::lock_guard lock(mutex);
-      ++generation;
-    }
-    changed.notify_all();
-  }
-};
-
 struct SnsEventPublisher::Impl {
   Impl(db::Repository& repository_in, std::vector<SnsTopic> topics_in,
        SnsEventPublisherSettings settings_in)
       : repository(repository_in),
         topics(std::move(topics_in)),
         settings(settings_in),
-        signal(std::make_shared<SnsPublisherSignal>()) {}
+        signal(std::make_shared<WakeSignal>()) {}
 
   void run(const SnsTopic& topic);
-  /// One round; false when a publish must be retried after a pause.
-  bool publishBatch(const SnsTopic& topic, const AwsQueryClient& client, int64_t& cursor,
-                    uint64_t& seen);
   PublishOutcome publish(const SnsTopic& topic, const AwsQueryClient& client,
                          const db::OutboxEvent& event);
-  /// Waits `timeout`, until stop() or (with `seen`) a wake() after generation *seen.
-  bool pause(std::chrono::milliseconds timeout, uint64_t* seen);
 
   db::Repository& repository;
   std::vector<SnsTopic> topics;
   SnsEventPublisherSettings settings;
-  std::shared_ptr<SnsPublisherSignal> signal;
+  /// Shared with waker() functions that may outlive the publisher.
+  std::shared_ptr<WakeSignal> signal;
   PublisherMetrics& counters = publisherMetrics();
-  std::vector<std::thread> threads;
-  bool started = false;
-  std::atomic<bool> stop_flag{false};
+  DomainThreads threads;
 
   std::atomic<uint64_t> published{0};
   std::atomic<uint64_t> failures{0};
@@ -95,27 +71,16 @@ SnsEventPublisher::~SnsEventPublisher() {
 }
 
 void SnsEventPublisher::start() {
-  if (impl_->started) {
-    return;
-  }
-  impl_->started = true;
+  std::vector<std::string> names;
   for (const SnsTopic& topic : impl_->topics) {
-    impl_->threads.emplace_back([impl = impl_.get(), &topic] { impl->run(topic); });
+    names.push_back("sns-" + topic.domain);
   }
+  impl_->threads.start(names, [impl = impl_.get()](std::size_t i) { impl->run(impl->topics[i]); });
 }
 
 void SnsEventPublisher::stop() {
-  impl_->stop_flag = true;
-  {
-    std::lock_guard lock(impl_->signal->mutex);
-    impl_->signal->stopping = true;
-  }
-  impl_->signal->changed.notify_all();
-  for (std::thread& thread : impl_->threads) {
-    if (thread.joinable()) {
-      thread.join();
-    }
-  }
+  impl_->signal->requestStop();
+  impl_->threads.join();
 }
 
 void SnsEventPublisher::wake() {
@@ -123,11 +88,7 @@ void SnsEventPublisher::wake() {
 }
 
 std::function<void()> SnsEventPublisher::waker() const {
-  return [weak = std::weak_ptr<SnsPublisherSignal>(impl_->signal)] {
-    if (auto signal = weak.lock()) {
-      signal->wake();
-    }
-  };
+  return WakeSignal::weakWaker(impl_->signal);
 }
 
 SnsEventPublisher::Stats SnsEventPublisher::stats() const {
@@ -146,83 +107,24 @@ std::vector<StringAttribute> SnsEventPublisher::attributesOf(const db::OutboxEve
   return attributes;
 }
 
-bool SnsEventPublisher::Impl::pause(std::chrono::milliseconds timeout, uint64_t* seen) {
-  std::unique_lock lock(signal->mutex);
-  signal->changed.wait_for(lock, timeout, [&] {
-    return signal->stopping || (seen != nullptr && signal->generation != *seen);
-  });
-  if (seen != nullptr) {
-    *seen = signal->generation;
-  }
-  return !signal->stopping;
-}
-
 void SnsEventPublisher::Impl::run(const SnsTopic& topic) {
   const AwsQueryClient client(topic.service);
-  const std::string cursor_name = SnsEventPublisher::cursorName(topic.domain);
-  std::optional<int64_t> cursor;
-  uint64_t seen = 0;
-  std::chrono::milliseconds backoff{0};
-  const auto nextBackoff = [&] {
-    backoff = backoff.count() == 0 ? settings.initial_backoff
-                                   : std::min(settings.max_backoff, backoff * 2);
-    return backoff;
+  OutboxCursorLoop loop(repository, SnsEventPublisher::cursorName(topic.domain), *signal,
+                        {settings.poll_interval, settings.batch_limit, settings.initial_backoff,
+                         settings.max_backoff},
+                        kComponent);
+  OutboxCursorLoop::Hooks hooks;
+  hooks.on_cursor_loaded = [&](int64_t cursor) {
+    log::info(kComponent, "publishing events of domain {} after sequence {} to {}", topic.domain,
+              cursor, topic.topic_arn);
   };
-  while (!stop_flag) {
-    if (!cursor) {
-      auto loaded = repository.publisherCursor(cursor_name);
-      if (!loaded) {
-        static log::RateLimiter limiter(1);
-        log::limited(limiter, log::Level::Warn, kComponent, "cannot read the SNS cursor: {}",
-                     loaded.error().message);
-        pause(nextBackoff(), nullptr);
-        continue;
-      }
-      cursor = *loaded;
-      log::info(kComponent, "publishing events of domain {} after sequence {} to {}", topic.domain,
-                *cursor, topic.topic_arn);
-    }
-    if (publishBatch(topic, client, *cursor, seen)) {
-      backoff = std::chrono::milliseconds(0);
-    } else {
-      pause(nextBackoff(), nullptr);
-    }
-  }
-}
-
-bool SnsEventPublisher::Impl::publishBatch(const SnsTopic& topic, const AwsQueryClient& client,
-                                           int64_t& cursor, uint64_t& seen) {
-  {
-    std::lock_guard lock(signal->mutex);
-    seen = signal->generation;
-  }
-  auto events = repository.eventsAfter(cursor, settings.batch_limit);
-  if (!events) {
-    static log::RateLimiter limiter(1);
-    log::limited(limiter, log::Level::Warn, kComponent, "cannot read the outbox: {}",
-                 events.error().message);
-    return false;
-  }
-  if (events->empty()) {
-    pause(settings.poll_interval, &seen);
-    return true;
-  }
-  const int64_t before = cursor;
-  bool done = true;
-  for (const db::OutboxEvent& event : *events) {
-    if (stop_flag) {
-      break;
-    }
-    if (event.domain == topic.domain && publish(topic, client, event) == PublishOutcome::Retry) {
-      done = false;
-      break;
-    }
-    cursor = event.sequence;
-  }
-  if (cursor != before) {
-    repository.savePublisherCursor(SnsEventPublisher::cursorName(topic.domain), cursor);
-  }
-  return done;
+  hooks.publish = [&](const db::OutboxEvent& event) {
+    // Events of other domains are passed over.
+    return event.domain == topic.domain && publish(topic, client, event) == PublishOutcome::Retry
+               ? OutboxCursorLoop::Step::Retry
+               : OutboxCursorLoop::Step::Done;
+  };
+  loop.run(hooks);
 }
 
 PublishOutcome SnsEventPublisher::Impl::publish(const SnsTopic& topic, const AwsQueryClient& client,
@@ -233,7 +135,7 @@ PublishOutcome SnsEventPublisher::Impl::publish(const SnsTopic& topic, const Aws
   call.body = formEncode(
       snsPublishParams(topic.topic_arn, event.body, SnsEventPublisher::attributesOf(event)));
   call.timeout = settings.request_timeout;
-  const AwsOutcome outcome = client.send(call, &stop_flag);
+  const AwsOutcome outcome = client.send(call, &signal->stopFlag());
   if (outcome.ok) {
     ++published;
     counters.published.inc();

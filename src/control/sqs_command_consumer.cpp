@@ -2,10 +2,6 @@
 
 #include <algorithm>
 #include <atomic>
-#include <condition_variable>
-#include <exception>
-#include <mutex>
-#include <thread>
 #include <utility>
 
 #include <fmt/format.h>
@@ -13,7 +9,9 @@
 
 #include "base/log.hpp"
 #include "base/metrics.hpp"
-#include "control/command_service.hpp"
+#include "control/domain_threads.hpp"
+#include "control/queued_command.hpp"
+#include "control/wake_signal.hpp"
 
 namespace siprecd::control {
 namespace {
@@ -47,19 +45,6 @@ ConsumerMetrics& consumerMetrics() {
   return instance;
 }
 
-std::string errorMessage(const CommandReply& reply) {
-  if (!reply.body.is_object()) {
-    return {};
-  }
-  const auto error = reply.body.find("error");
-  if (error == reply.body.end() || !error->is_object()) {
-    return {};
-  }
-  const auto message = error->find("message");
-  return message != error->end() && message->is_string() ? message->get<std::string>()
-                                                         : std::string();
-}
-
 std::string_view reasonName(SqsReason reason) {
   switch (reason) {
     case SqsReason::Accepted:
@@ -90,18 +75,13 @@ struct SqsCommandConsumer::Impl {
                  const SqsDecision& decision);
   bool deleteMessage(const SqsQueue& queue, const AwsQueryClient& client,
                      const SqsMessage& message);
-  bool pause(std::chrono::milliseconds timeout);
 
   CommandHandler& handler;
   std::vector<SqsQueue> queues;
   SqsCommandConsumerSettings settings;
   ConsumerMetrics& counters = consumerMetrics();
-  std::vector<std::thread> threads;
-  bool started = false;
-
-  std::atomic<bool> stop_flag{false};
-  std::mutex mutex;
-  std::condition_variable changed;
+  WakeSignal signal;
+  DomainThreads threads;
 
   std::atomic<uint64_t> received{0};
   std::atomic<uint64_t> accepted{0};
@@ -122,30 +102,20 @@ SqsCommandConsumer::~SqsCommandConsumer() {
 }
 
 void SqsCommandConsumer::start() {
-  if (impl_->started) {
-    return;
-  }
-  impl_->started = true;
+  std::vector<std::string> names;
   for (const SqsQueue& queue : impl_->queues) {
-    impl_->threads.emplace_back([impl = impl_.get(), &queue] { impl->run(queue); });
+    names.push_back("sqs-" + queue.domain);
   }
+  impl_->threads.start(names, [impl = impl_.get()](std::size_t i) { impl->run(impl->queues[i]); });
 }
 
 void SqsCommandConsumer::requestStop() {
-  {
-    std::lock_guard lock(impl_->mutex);
-    impl_->stop_flag = true;
-  }
-  impl_->changed.notify_all();
+  impl_->signal.requestStop();
 }
 
 void SqsCommandConsumer::stop() {
   requestStop();
-  for (std::thread& thread : impl_->threads) {
-    if (thread.joinable()) {
-      thread.join();
-    }
-  }
+  impl_->threads.join();
 }
 
 SqsCommandConsumer::Stats SqsCommandConsumer::stats() const {
@@ -176,15 +146,10 @@ SqsDecision SqsCommandConsumer::decide(CommandHandler& handler, const SqsQueue& 
   }
   request.idempotency_key = idempotency_key;
   request.body = std::move(envelope);
-  CommandReply reply;
-  try {
-    reply = handler.handle(request);
-  } catch (const std::exception& error) {
-    reply = commandError(500, std::string("command handler: ") + error.what());
-  }
+  const CommandReply reply = handleQueuedCommand(handler, request);
   SqsDecision decision;
   decision.status = reply.status;
-  decision.message = errorMessage(reply);
+  decision.message = replyErrorMessage(reply);
   if (reply.status >= 200 && reply.status < 300) {
     decision.disposition = SqsDisposition::Delete;
     decision.reason = SqsReason::Accepted;
@@ -201,16 +166,11 @@ SqsDecision SqsCommandConsumer::decide(CommandHandler& handler, const SqsQueue& 
   return decision;
 }
 
-bool SqsCommandConsumer::Impl::pause(std::chrono::milliseconds timeout) {
-  std::unique_lock lock(mutex);
-  return !changed.wait_for(lock, timeout, [&] { return stop_flag.load(); });
-}
-
 void SqsCommandConsumer::Impl::run(const SqsQueue& queue) {
   const AwsQueryClient client(queue.service);
   std::chrono::milliseconds backoff{0};
   log::info(kComponent, "taking commands of domain {} from {}", queue.domain, queue.queue_url);
-  while (!stop_flag) {
+  while (!signal.stopping()) {
     AwsCall call;
     call.operation = "ReceiveMessage";
     call.content_type = std::string(kAmzJsonContentType);
@@ -218,7 +178,7 @@ void SqsCommandConsumer::Impl::run(const SqsQueue& queue) {
     call.body = sqsReceiveMessageBody(queue.queue_url, settings.max_messages, settings.wait_seconds,
                                       queue.visibility_timeout_s);
     call.timeout = std::chrono::seconds(settings.wait_seconds) + kPollMargin;
-    const AwsOutcome outcome = client.send(call, &stop_flag);
+    const AwsOutcome outcome = client.send(call, &signal.stopFlag());
     if (outcome.stopped) {
       break;
     }
@@ -234,12 +194,12 @@ void SqsCommandConsumer::Impl::run(const SqsQueue& queue) {
       log::limited(limiter, log::Level::Warn, kComponent,
                    "commands of domain {}: {}; again in {} ms", queue.domain,
                    messages.error().message, backoff.count());
-      pause(backoff);
+      signal.sleepFor(backoff);
       continue;
     }
     backoff = std::chrono::milliseconds(0);
     for (const SqsMessage& message : *messages) {
-      if (stop_flag) {
+      if (signal.stopping()) {
         break;  // comes back after its visibility timeout
       }
       process(queue, client, message);
@@ -318,7 +278,7 @@ void SqsCommandConsumer::Impl::moveAside(const SqsQueue& queue, const AwsQueryCl
     }
     call.body = sqsSendMessageBody(queue.dead_letter_queue_url, message.body, attributes);
     call.timeout = settings.request_timeout;
-    const AwsOutcome sent = client.send(call, &stop_flag);
+    const AwsOutcome sent = client.send(call, &signal.stopFlag());
     if (!sent.ok) {
       static log::RateLimiter send_limiter(1);
       log::limited(send_limiter, log::Level::Warn, kComponent,

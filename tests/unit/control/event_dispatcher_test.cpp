@@ -12,6 +12,7 @@
 #include "base/metrics.hpp"
 #include "control/callback_signature.hpp"
 #include "control/event_outbox.hpp"
+#include "control/eventually.hpp"
 #include "control/webhook_test_support.hpp"
 #include "db/repository.hpp"
 #include "support/temp_dir.hpp"
@@ -20,23 +21,12 @@ namespace siprecd::control {
 namespace {
 
 using namespace std::chrono_literals;
+using test_support::eventually;
 using test_support::Gate;
 using test_support::SharedManualClock;
 using test_support::WebhookReceiver;
 
 constexpr std::string_view kSecret = "whsec_acme";
-
-/// Polls `condition` (real time) until it holds or `limit` passes.
-bool eventually(const std::function<bool()>& condition, std::chrono::milliseconds limit = 5s) {
-  const auto deadline = std::chrono::steady_clock::now() + limit;
-  while (!condition()) {
-    if (std::chrono::steady_clock::now() >= deadline) {
-      return false;
-    }
-    std::this_thread::sleep_for(5ms);
-  }
-  return true;
-}
 
 app::HttpResponse status(int code) {
   app::HttpResponse response;

@@ -18,6 +18,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "control/eventually.hpp"
 #include "control/nats_connection.hpp"
 #include "support/temp_dir.hpp"
 
@@ -25,19 +26,6 @@ extern char** environ;
 
 // Not `siprecd::testing`: unqualified `testing::Test` inside siprecd would then find it.
 namespace siprecd::test_support {
-
-/// Polls `condition` (real time) until it holds or `limit` passes.
-inline bool eventually(const std::function<bool()>& condition,
-                       std::chrono::milliseconds limit = std::chrono::seconds(10)) {
-  const auto deadline = std::chrono::steady_clock::now() + limit;
-  while (!condition()) {
-    if (std::chrono::steady_clock::now() >= deadline) {
-      return false;
-    }
-    std::this_thread::sleep_for(std::chrono::milliseconds(5));
-  }
-  return true;
-}
 
 /// A real `nats-server -js` on 127.0.0.1, on a free port it picks itself (read back from
 /// its ports file), with its JetStream store in a temporary directory that survives

@@ -13,6 +13,7 @@
 #include "control/aws_query_test_server.hpp"
 #include "control/domain_settings.hpp"
 #include "control/event_outbox.hpp"
+#include "control/eventually.hpp"
 #include "control/reply_token.hpp"
 #include "db/repository.hpp"
 #include "support/temp_dir.hpp"
@@ -22,17 +23,7 @@ namespace {
 
 using namespace std::chrono_literals;
 using test_support::AwsQueryTestServer;
-
-bool eventually(const std::function<bool()>& condition, std::chrono::milliseconds limit = 10s) {
-  const auto deadline = std::chrono::steady_clock::now() + limit;
-  while (!condition()) {
-    if (std::chrono::steady_clock::now() >= deadline) {
-      return false;
-    }
-    std::this_thread::sleep_for(5ms);
-  }
-  return true;
-}
+using test_support::eventually;
 
 constexpr const char* kTopic = "arn:aws:sns:eu-west-1:000000000000:events";
 

@@ -12,23 +12,14 @@
 
 #include "control/aws_query_test_server.hpp"
 #include "control/command_service.hpp"
+#include "control/eventually.hpp"
 
 namespace siprecd::control {
 namespace {
 
 using namespace std::chrono_literals;
 using test_support::AwsQueryTestServer;
-
-bool eventually(const std::function<bool()>& condition, std::chrono::milliseconds limit = 10s) {
-  const auto deadline = std::chrono::steady_clock::now() + limit;
-  while (!condition()) {
-    if (std::chrono::steady_clock::now() >= deadline) {
-      return false;
-    }
-    std::this_thread::sleep_for(5ms);
-  }
-  return true;
-}
+using test_support::eventually;
 
 /// Answers by recordingId: "busy" → 503, "gone" → 404, "throw" throws; a method other than
 /// the known ones → 400; else 200.
@@ -230,7 +221,8 @@ TEST(SqsCommandConsumer, TransientFailureComesBackAfterTheVisibilityTimeoutThenI
   ASSERT_TRUE(eventually([&] { return consumer.stats().given_up == 1; }, 15s));
   EXPECT_EQ(consumer.stats().retried, 2u);
   EXPECT_EQ(handler.requests().size(), 3u);
-  ASSERT_EQ(server.visible(queue.dead_letter_queue_url).size(), 1u);
+  // given_up is counted before the message is moved: wait for the move.
+  ASSERT_TRUE(eventually([&] { return server.visible(queue.dead_letter_queue_url).size() == 1; }));
   EXPECT_EQ(server.visible(queue.dead_letter_queue_url)[0].attributes.at("siprecd-reason"),
             "given-up");
 }
