@@ -249,8 +249,10 @@ int run(const Flags& flags) {
   out.add("rss_base_kib", base.rss_kib).add("rss_kib", rss_kib);
   out.add("rss_per_call_kib",
           (static_cast<double>(rss_kib) - static_cast<double>(base.rss_kib)) / n);
-  out.add("fds_base", base.fds).add("fds", start.fds);
-  out.add("fds_per_call", static_cast<double>(start.fds - base.fds) / n);
+  // The larger of the window's two samples: spool files open with the first flush.
+  const int64_t fds = std::max(start.fds, end.fds);
+  out.add("fds_base", base.fds).add("fds", fds);
+  out.add("fds_per_call", static_cast<double>(fds - base.fds) / n);
   out.add("byes_ok", uac ? uac->byesDone() : 0).add("byes_failed", uac ? uac->byesFailed() : 0);
   out.add("remote_byes", uac ? uac->remoteByes() : 0);
   std::printf("%s\n", out.text().c_str());

@@ -287,6 +287,12 @@ void MediaEngine::closeStream(uint64_t id, std::function<void(StreamStats)> on_c
   workers_[id % workers_.size()]->removeStream(id, std::move(on_closed));
 }
 
+void MediaEngine::setCapturePaused(uint64_t id, bool paused) {
+  if (!workers_.empty()) {
+    workers_[id % workers_.size()]->setCapturePaused(id, paused);
+  }
+}
+
 EngineStats MediaEngine::stats() const {
   EngineStats total;
   for (const auto& worker : workers_) {
@@ -300,6 +306,7 @@ EngineStats MediaEngine::stats() const {
     total.spool_write_errors += part.spool_write_errors;
     total.srtp_auth_failures += part.srtp_auth_failures;
     total.srtp_replays += part.srtp_replays;
+    total.packets_paused += part.packets_paused;
   }
   return total;
 }

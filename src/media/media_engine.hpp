@@ -106,6 +106,14 @@ class MediaEngine {
   /// stats. `on_closed` must not block; it may call the engine.
   void closeStream(uint64_t id, std::function<void(StreamStats)> on_closed);
 
+  /// PAUSERECORDING / RESUMERECORDING for stream `id` (DESIGN.md §2: paused audio is not
+  /// captured): while paused, RTP of the stream is still received, latched, counted in the
+  /// receive quality and keeps the stream alive (last_packet_epoch_us), but is not spooled;
+  /// it is counted in StreamStats::packets_paused. Takes effect on the stream's media thread
+  /// shortly after the call (packets already received are spooled). RTCP sender reports are
+  /// spooled either way (they carry no audio). Unknown ids are ignored. Thread-safe.
+  void setCapturePaused(uint64_t id, bool paused);
+
   /// Totals over every media thread, for metrics (streams active, packets, bytes, ...).
   EngineStats stats() const;
   /// Streams active on each media thread (index = thread), for metrics and tests.
@@ -115,9 +123,9 @@ class MediaEngine {
 
   /// File descriptors one open stream holds: its RTP socket, its RTCP socket unless
   /// `rtcp_mux`, and its spool file (open from the first spooled packet until the stream is
-  /// closed and its spool synced). A two-stream call: 6, or 4 with rtcp-mux. While a
-  /// periodic spool sync waits for the closer thread it holds one more (a duplicate of the
-  /// spool's descriptor, SpoolSync), so under a sync backlog a stream may hold one extra.
+  /// closed and its spool synced). A two-stream call: 6, or 4 with rtcp-mux. Periodic
+  /// spool syncs waiting for the closer thread hold none (SpoolSync refers to the file
+  /// weakly); the closer briefly opens a spool directory to fsync it.
   static constexpr unsigned descriptorsPerStream(bool rtcp_mux) { return rtcp_mux ? 2 : 3; }
   /// Descriptors each media thread holds whatever its load (eventfd, epoll or io_uring).
   static constexpr unsigned kDescriptorsPerThread = 2;

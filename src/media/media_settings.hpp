@@ -47,10 +47,13 @@ struct MediaSettings {
   /// the mask cannot be read). See resolveMediaThreads().
   unsigned threads = 0;
   ReceiveBackend receive_backend = ReceiveBackend::Recvmmsg;
-  /// How often each stream's buffered spool records are written to its file (bounds what a
-  /// crash of the process loses). The spool writer itself has no timer: the stream's media
-  /// thread calls SpoolWriter::flush() at this interval (each stream on its own schedule,
-  /// so that the writes of many streams spread over the interval).
+  /// How often each stream's buffered spool records are written to its file: what a crash
+  /// of the process may lose. The spool writer itself has no timer: the stream's media
+  /// thread calls SpoolWriter::periodicFlush() at this interval (each stream on its own
+  /// schedule, so that the writes of many streams spread over the interval), and once per
+  /// interval has the files written since the last time synced together (one syncfs per
+  /// file system, off the media thread): a crash of the machine may lose about two
+  /// intervals.
   std::chrono::milliseconds flush_interval{1000};
   /// How long a released port stays unused, so late packets of the old stream do not land
   /// in a new one.
@@ -66,7 +69,7 @@ struct MediaSettings {
   /// three descriptors: see MediaEngine::descriptorsPerStream()).
   bool raise_file_limit = true;
   /// Descriptors kept for everything but media streams (SIP/TLS and HTTP connections, the
-  /// state store, rendering, queued spool syncs): openStream refuses a stream whose
+  /// state store, rendering, spool directory syncs): openStream refuses a stream whose
   /// descriptors would eat into them, so that streams already open can always create their
   /// spool files. With a limit of 20,000: room for about 3,150 two-stream calls.
   std::size_t descriptor_reserve = 1024;

@@ -5,6 +5,7 @@
 #include <cstring>
 #include <future>
 #include <string>
+#include <utility>
 
 #include <pthread.h>
 #include <sys/eventfd.h>
@@ -115,6 +116,10 @@ void MediaWorker::removeStream(uint64_t id, OnClosed on_closed) {
   post(RemoveCommand{id, std::move(on_closed)});
 }
 
+void MediaWorker::setCapturePaused(uint64_t id, bool paused) {
+  post(PauseCommand{id, paused});
+}
+
 EngineStats MediaWorker::stats() const {
   EngineStats stats;
   stats.streams_active = streams_active_.load(std::memory_order_relaxed);
@@ -126,6 +131,7 @@ EngineStats MediaWorker::stats() const {
   stats.spool_write_errors = spool_write_errors_.load(std::memory_order_relaxed);
   stats.srtp_auth_failures = srtp_auth_failures_.load(std::memory_order_relaxed);
   stats.srtp_replays = srtp_replays_.load(std::memory_order_relaxed);
+  stats.packets_paused = packets_paused_.load(std::memory_order_relaxed);
   return stats;
 }
 
@@ -183,6 +189,7 @@ void MediaWorker::shutdown() {
   slots_.clear();
   free_slots_.clear();
   flush_queue_.clear();
+  pending_syncs_.clear();  // the writers were finished (synced) above
   closer_.stop();
   while (processCommands()) {
   }
@@ -307,6 +314,13 @@ void MediaWorker::handle(ClosedCommand& command) {
   }
 }
 
+void MediaWorker::handle(PauseCommand& command) {
+  const auto found = streams_.find(command.id);
+  if (found != streams_.end()) {
+    found->second->receiver.setCapturePaused(command.paused);
+  }
+}
+
 void MediaWorker::unwatch(const WorkerStream& stream) {
   const uint32_t generation = slots_[stream.slot].generation;
   loop_->unwatch(stream.rtp.fd(), socketKey(generation, stream.slot, false));
@@ -343,10 +357,11 @@ void MediaWorker::onDatagram(uint64_t key, const Datagram& datagram, int64_t arr
     case StreamReceiver::Outcome::Accepted:
       ++tally_.packets;
       tally_.bytes += datagram.bytes.size();
-      if (stream->stored_epoch_us != arrival_epoch_us && stream->last_packet_epoch_us) {
-        stream->stored_epoch_us = arrival_epoch_us;
-        stream->last_packet_epoch_us->store(arrival_epoch_us, std::memory_order_relaxed);
-      }
+      noteArrival(*stream, arrival_epoch_us);
+      break;
+    case StreamReceiver::Outcome::Paused:
+      ++tally_.packets_paused;
+      noteArrival(*stream, arrival_epoch_us);  // a paused call is alive
       break;
     case StreamReceiver::Outcome::ForeignSource:
       ++tally_.dropped_foreign_source;
@@ -375,10 +390,17 @@ void MediaWorker::flushDue(std::chrono::steady_clock::time_point now) {
       continue;  // closed: its spool was flushed then
     }
     if (auto sync = found->second->receiver.periodicFlush(now)) {
-      closer_.submitSync(std::move(*sync));
+      pending_syncs_.push_back(std::move(*sync));
     }
     noteWriteErrors(*found->second);
     flush_queue_.push_back(FlushDue{now + settings_.flush_interval, id});
+  }
+  // The syncs of one interval go to the closer together: one syncfs per file system instead
+  // of an fdatasync (and a journal commit) per stream.
+  if (!pending_syncs_.empty() && now >= next_sync_batch_) {
+    next_sync_batch_ = now + settings_.flush_interval;
+    closer_.submitSyncs(std::exchange(pending_syncs_, {}));
+    pending_syncs_.reserve(streams_.size());
   }
 }
 
@@ -411,6 +433,9 @@ void MediaWorker::publish() {
   }
   if (tally_.spool_write_errors != 0) {
     spool_write_errors_.fetch_add(tally_.spool_write_errors, relaxed);
+  }
+  if (tally_.packets_paused != 0) {
+    packets_paused_.fetch_add(tally_.packets_paused, relaxed);
   }
   if (tally_.srtp_auth_failures != 0 || tally_.srtp_replays != 0) {
     srtp_auth_failures_.fetch_add(tally_.srtp_auth_failures, relaxed);

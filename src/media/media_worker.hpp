@@ -48,8 +48,11 @@ struct WorkerStream {
 /// sockets of the streams it owns. Streams are added and removed through a command queue
 /// (a mutex-guarded vector the thread swaps when its eventfd wakes it); the per-datagram
 /// path takes no lock and allocates nothing. Every `flush_interval`, on the stream's own
-/// schedule, each stream's spool buffer is written out and its fdatasync handed to the
-/// closer thread (SpoolWriter::periodicFlush).
+/// schedule, each stream's spool buffer is written out (SpoolWriter::periodicFlush); once
+/// per interval the syncs of the streams written since the previous batch go to the closer
+/// thread together (SpoolSync::runBatch: one syncfs per file system). So a crash of the
+/// process loses at most one interval of media (what was still buffered), and a crash of
+/// the machine at most about two (written, not yet synced).
 class MediaWorker final : private DatagramSink {
  public:
   /// Called on the media thread when a stream's sockets are closed, to recycle its port.
@@ -85,6 +88,9 @@ class MediaWorker final : private DatagramSink {
   /// releases the port, finishes the spool on the closer thread, then calls `on_closed`
   /// on the media thread (with zeroed stats for an unknown id). Thread-safe.
   void removeStream(uint64_t id, OnClosed on_closed);
+  /// Asks the media thread to pause or resume capture of stream `id`
+  /// (StreamReceiver::setCapturePaused); unknown ids are ignored. Thread-safe.
+  void setCapturePaused(uint64_t id, bool paused);
   /// Thread-safe snapshot of the totals.
   EngineStats stats() const;
   /// Streams added and not yet removed (the load balancing measure). Thread-safe.
@@ -107,7 +113,11 @@ class MediaWorker final : private DatagramSink {
     std::string error;  ///< why finishing the spool failed, empty when it did not
     OnClosed on_closed;
   };
-  using Command = std::variant<AddCommand, RemoveCommand, ClosedCommand>;
+  struct PauseCommand {
+    uint64_t id;
+    bool paused;
+  };
+  using Command = std::variant<AddCommand, RemoveCommand, ClosedCommand, PauseCommand>;
 
   /// Totals gathered during one loop iteration, published with one atomic add each.
   struct Tally {
@@ -119,6 +129,7 @@ class MediaWorker final : private DatagramSink {
     uint64_t spool_write_errors = 0;
     uint64_t srtp_auth_failures = 0;
     uint64_t srtp_replays = 0;
+    uint64_t packets_paused = 0;
   };
 
   /// A stream's entry in the slot table: what the per-datagram path needs, found by index.
@@ -155,6 +166,7 @@ class MediaWorker final : private DatagramSink {
   void handle(AddCommand& command);
   void handle(RemoveCommand& command);
   void handle(ClosedCommand& command);
+  void handle(PauseCommand& command);
   /// The slot of socket `key` when its stream is still there, else null.
   Slot* slotOf(uint64_t key);
   uint32_t takeSlot(WorkerStream& stream);
@@ -163,6 +175,13 @@ class MediaWorker final : private DatagramSink {
   std::chrono::milliseconds pollTimeout(std::chrono::steady_clock::time_point now) const;
   /// Adds the stream's new spool write errors to the totals and logs them (rate-limited).
   void noteWriteErrors(WorkerStream& stream);
+  /// Publishes an accepted packet's arrival to the stream's handle (once per stamp).
+  static void noteArrival(WorkerStream& stream, int64_t arrival_epoch_us) {
+    if (stream.stored_epoch_us != arrival_epoch_us && stream.last_packet_epoch_us) {
+      stream.stored_epoch_us = arrival_epoch_us;
+      stream.last_packet_epoch_us->store(arrival_epoch_us, std::memory_order_relaxed);
+    }
+  }
   void publish();
   void unwatch(const WorkerStream& stream);
 
@@ -185,6 +204,10 @@ class MediaWorker final : private DatagramSink {
   std::vector<Slot> slots_;
   std::vector<uint32_t> free_slots_;
   std::deque<FlushDue> flush_queue_;  ///< ordered by `at` (constant interval)
+  /// Periodic syncs handed out since the last batch went to the closer.
+  std::vector<SpoolSync> pending_syncs_;
+  /// When the pending syncs next go to the closer (once per flush_interval).
+  std::chrono::steady_clock::time_point next_sync_batch_{};
   std::vector<Command> running_commands_;
   bool wakeup_pending_ = false;
   Tally tally_;
@@ -199,6 +222,7 @@ class MediaWorker final : private DatagramSink {
   std::atomic<uint64_t> spool_write_errors_{0};
   std::atomic<uint64_t> srtp_auth_failures_{0};
   std::atomic<uint64_t> srtp_replays_{0};
+  std::atomic<uint64_t> packets_paused_{0};
 };
 
 }  // namespace siprecd::media

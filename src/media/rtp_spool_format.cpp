@@ -16,19 +16,36 @@ constexpr std::size_t kHeaderMaxBytes = kHeaderMinBytes + 3 * kSpoolMaxStringByt
 constexpr uint8_t kNoTelephoneEvent = 0xFF;
 constexpr uint8_t kMarkerFlag = 0x01;
 
-constexpr std::array<uint32_t, 256> makeCrcTable() {
-  std::array<uint32_t, 256> table{};
+/// Slicing-by-8 tables of the reflected CRC-32 (polynomial 0xEDB88320): tables[0] is the
+/// classic bytewise table; tables[k][i] is the CRC of byte i followed by k zero bytes, so
+/// that eight bytes are folded in per step with eight independent lookups.
+using CrcTables = std::array<std::array<uint32_t, 256>, 8>;
+
+constexpr CrcTables makeCrcTables() {
+  CrcTables tables{};
   for (uint32_t i = 0; i < 256; ++i) {
     uint32_t value = i;
     for (int bit = 0; bit < 8; ++bit) {
       value = (value & 1U) != 0 ? (value >> 1) ^ 0xEDB88320U : value >> 1;
     }
-    table[i] = value;
+    tables[0][i] = value;
   }
-  return table;
+  for (uint32_t i = 0; i < 256; ++i) {
+    for (std::size_t k = 1; k < tables.size(); ++k) {
+      const uint32_t previous = tables[k - 1][i];
+      tables[k][i] = tables[0][previous & 0xFFU] ^ (previous >> 8);
+    }
+  }
+  return tables;
 }
 
-constexpr std::array<uint32_t, 256> kCrcTable = makeCrcTable();
+constexpr CrcTables kCrcTables = makeCrcTables();
+
+/// The four bytes at `bytes` as a little-endian word (one load on x86 and ARM).
+uint32_t loadLe32(const std::byte* bytes) {
+  return static_cast<uint32_t>(bytes[0]) | (static_cast<uint32_t>(bytes[1]) << 8) |
+         (static_cast<uint32_t>(bytes[2]) << 16) | (static_cast<uint32_t>(bytes[3]) << 24);
+}
 
 /// Reads length-prefixed strings from a bounded header body.
 class StringCursor {
@@ -81,10 +98,23 @@ void putString(std::vector<std::byte>& out, const std::string& text) {
 
 }  // namespace
 
+// Slicing-by-8 (Kounavis and Berry, "A Systematic Approach to Building High Performance,
+// Software-based, CRC Generators", 2005): the same CRC as the bytewise loop, about four
+// times faster, which matters because every spooled packet is checksummed.
 uint32_t crc32(std::span<const std::byte> bytes, uint32_t crc) {
   crc = ~crc;
-  for (const std::byte byte : bytes) {
-    crc = kCrcTable[(crc ^ static_cast<uint8_t>(byte)) & 0xFFU] ^ (crc >> 8);
+  const std::byte* at = bytes.data();
+  std::size_t left = bytes.size();
+  for (; left >= 8; left -= 8, at += 8) {
+    const uint32_t low = crc ^ loadLe32(at);
+    const uint32_t high = loadLe32(at + 4);
+    crc = kCrcTables[7][low & 0xFFU] ^ kCrcTables[6][(low >> 8) & 0xFFU] ^
+          kCrcTables[5][(low >> 16) & 0xFFU] ^ kCrcTables[4][low >> 24] ^
+          kCrcTables[3][high & 0xFFU] ^ kCrcTables[2][(high >> 8) & 0xFFU] ^
+          kCrcTables[1][(high >> 16) & 0xFFU] ^ kCrcTables[0][high >> 24];
+  }
+  for (; left > 0; --left, ++at) {
+    crc = kCrcTables[0][(crc ^ static_cast<uint8_t>(*at)) & 0xFFU] ^ (crc >> 8);
   }
   return ~crc;
 }

@@ -18,7 +18,7 @@ void SpoolCloser::start() {
 }
 
 void SpoolCloser::submit(SpoolWriter writer, Done done) {
-  Job job{std::move(writer), std::move(done), std::nullopt};
+  Job job{std::move(writer), std::move(done), {}};
   {
     std::lock_guard lock(mutex_);
     if (running_) {
@@ -31,9 +31,18 @@ void SpoolCloser::submit(SpoolWriter writer, Done done) {
 }
 
 void SpoolCloser::submitSync(SpoolSync sync) {
+  std::vector<SpoolSync> syncs;
+  syncs.push_back(std::move(sync));
+  submitSyncs(std::move(syncs));
+}
+
+void SpoolCloser::submitSyncs(std::vector<SpoolSync> syncs) {
+  if (syncs.empty()) {
+    return;
+  }
   std::lock_guard lock(mutex_);
   if (running_) {
-    jobs_.push_back(Job{std::nullopt, nullptr, std::move(sync)});
+    jobs_.push_back(Job{std::nullopt, nullptr, std::move(syncs)});
     wakeup_.notify_one();
   }
 }
@@ -67,8 +76,8 @@ void SpoolCloser::run() {
 }
 
 void SpoolCloser::finishJob(Job& job) {
-  if (job.sync) {
-    job.sync->run();
+  if (!job.syncs.empty()) {
+    SpoolSync::runBatch(job.syncs);
   }
   if (!job.writer) {
     return;

@@ -6,6 +6,7 @@
 #include <mutex>
 #include <optional>
 #include <thread>
+#include <vector>
 
 #include "base/result.hpp"
 #include "media/spool_writer.hpp"
@@ -36,6 +37,10 @@ class SpoolCloser {
   /// I/O. Without a running thread the sync is dropped (the writer may hand out the next
   /// one; finish() syncs anyway).
   void submitSync(SpoolSync sync);
+  /// Queues periodic syncs to run together (SpoolSync::runBatch: one syncfs per file system
+  /// for all of them). Thread-safe; never blocks on I/O; dropped like submitSync's when the
+  /// thread is not running.
+  void submitSyncs(std::vector<SpoolSync> syncs);
   /// Finishes every queued writer, then joins the thread. Idempotent.
   void stop();
 
@@ -43,7 +48,7 @@ class SpoolCloser {
   struct Job {
     std::optional<SpoolWriter> writer;
     Done done;
-    std::optional<SpoolSync> sync;
+    std::vector<SpoolSync> syncs;
   };
 
   void run();

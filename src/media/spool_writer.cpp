@@ -23,8 +23,25 @@ std::string errnoText(const char* what, const std::filesystem::path& path) {
 
 }  // namespace
 
-SpoolSync::SpoolSync(UniqueFd file, std::shared_ptr<State> state, bool sync_directory)
-    : file_(std::move(file)), state_(std::move(state)), sync_directory_(sync_directory) {}
+SpoolSync::SpoolSync(std::weak_ptr<const UniqueFd> file, uint64_t device,
+                     std::shared_ptr<State> state, bool sync_directory)
+    : file_(std::move(file)),
+      device_(device),
+      state_(std::move(state)),
+      sync_directory_(sync_directory) {}
+
+SpoolSync& SpoolSync::operator=(SpoolSync&& other) noexcept {
+  if (this != &other) {
+    if (state_) {
+      state_->in_flight.store(false);
+    }
+    file_ = std::move(other.file_);
+    device_ = other.device_;
+    state_ = std::move(other.state_);
+    sync_directory_ = other.sync_directory_;
+  }
+  return *this;
+}
 
 SpoolSync::~SpoolSync() {
   if (state_) {
@@ -32,26 +49,78 @@ SpoolSync::~SpoolSync() {
   }
 }
 
+void SpoolSync::complete(bool directory_synced) {
+  if (directory_synced) {
+    state_->directory_synced.store(true);
+  }
+  state_->in_flight.store(false);
+  state_.reset();
+  file_.reset();
+}
+
 void SpoolSync::run() {
   if (!state_) {
     return;
   }
-  if (::fdatasync(file_.get()) != 0) {
+  // Held only while syncing, so that the writer may close the file meanwhile.
+  const std::shared_ptr<const UniqueFd> file = file_.lock();
+  if (!file) {
+    complete(false);  // closed by the writer, whose finish() synced it
+    return;
+  }
+  if (::fdatasync(file->get()) != 0) {
     state_->errors.fetch_add(1);
   }
-  file_.reset();
+  bool directory_synced = false;
   if (sync_directory_) {
     const std::filesystem::path& directory = state_->directory;
     UniqueFd dir(
         ::open(directory.empty() ? "." : directory.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
-    if (dir.valid() && ::fsync(dir.get()) == 0) {
-      state_->directory_synced.store(true);
-    } else {
+    directory_synced = dir.valid() && ::fsync(dir.get()) == 0;
+    if (!directory_synced) {
       state_->errors.fetch_add(1);
     }
   }
-  state_->in_flight.store(false);
-  state_.reset();
+  complete(directory_synced);
+}
+
+void SpoolSync::runBatch(std::span<SpoolSync> syncs) {
+  // Group by file system; a group is synced by the first of its files still open.
+  std::sort(syncs.begin(), syncs.end(),
+            [](const SpoolSync& a, const SpoolSync& b) { return a.device_ < b.device_; });
+  std::size_t first = 0;
+  while (first < syncs.size()) {
+    std::size_t end = first + 1;
+    while (end < syncs.size() && syncs[end].device_ == syncs[first].device_) {
+      ++end;
+    }
+    const auto group = syncs.subspan(first, end - first);
+    first = end;
+    if (group.size() == 1) {
+      group.front().run();
+      continue;
+    }
+    std::shared_ptr<const UniqueFd> file;
+    for (const SpoolSync& sync : group) {
+      if (sync.state_ && (file = sync.file_.lock())) {
+        break;
+      }
+    }
+    // syncfs(2) writes back the file system's dirty data and metadata (directory entries
+    // included) and, since Linux 5.8, reports writeback errors of the file system.
+    const bool any_open = file != nullptr;
+    const bool synced = any_open && ::syncfs(file->get()) == 0;
+    file.reset();
+    for (SpoolSync& sync : group) {
+      if (!sync.state_) {
+        continue;
+      }
+      if (any_open && !synced) {
+        sync.state_->errors.fetch_add(1);
+      }
+      sync.complete(synced);
+    }
+  }
 }
 
 Result<SpoolWriter> SpoolWriter::create(const std::filesystem::path& path,
@@ -80,7 +149,7 @@ Result<SpoolWriter> SpoolWriter::adopt(UniqueFd file, const std::filesystem::pat
   }
   auto writer = create(path, header, settings);
   if (writer) {
-    writer->fd_ = std::move(file);
+    writer->setFile(std::move(file));
     writer->adopted_ = true;
   }
   return writer;
@@ -100,7 +169,8 @@ SpoolWriter::SpoolWriter(SpoolWriter&& other) noexcept
       directory_(std::move(other.directory_)),
       header_(std::move(other.header_)),
       flush_interval_(other.flush_interval_),
-      fd_(std::move(other.fd_)),
+      file_(std::move(other.file_)),
+      device_(other.device_),
       header_written_(other.header_written_),
       adopted_(other.adopted_),
       next_periodic_flush_(other.next_periodic_flush_),
@@ -121,7 +191,8 @@ SpoolWriter& SpoolWriter::operator=(SpoolWriter&& other) noexcept {
     directory_ = std::move(other.directory_);
     header_ = std::move(other.header_);
     flush_interval_ = other.flush_interval_;
-    fd_ = std::move(other.fd_);
+    file_ = std::move(other.file_);
+    device_ = other.device_;
     header_written_ = other.header_written_;
     adopted_ = other.adopted_;
     next_periodic_flush_ = other.next_periodic_flush_;
@@ -199,29 +270,24 @@ std::optional<SpoolSync> SpoolWriter::periodicFlush(std::chrono::steady_clock::t
   }
   next_periodic_flush_ = now + flush_interval_;
   flush();
-  if (!fd_.valid() || !header_written_ || sync_state_->in_flight.load()) {
+  if (!file_ || !header_written_ || sync_state_->in_flight.load()) {
     return std::nullopt;
   }
   const bool sync_directory = !adopted_ && !sync_state_->directory_synced.load();
   if (stats_.bytes_written == synced_bytes_ && !sync_directory) {
     return std::nullopt;
   }
-  UniqueFd duplicate(::fcntl(fd_.get(), F_DUPFD_CLOEXEC, 0));
-  if (!duplicate.valid()) {
-    ++stats_.write_errors;
-    return std::nullopt;
-  }
   synced_bytes_ = stats_.bytes_written;
   sync_state_->in_flight.store(true);
-  return SpoolSync(std::move(duplicate), sync_state_, sync_directory);
+  return SpoolSync(file_, device_, sync_state_, sync_directory);
 }
 
 Result<void> SpoolWriter::finish() {
   flush();
   finished_ = true;
   std::string sync_error;
-  if (fd_.valid()) {
-    if (::fdatasync(fd_.get()) != 0) {
+  if (file_) {
+    if (::fdatasync(fd()) != 0) {
       ++stats_.write_errors;
       sync_error = errnoText("cannot fdatasync spool", path_);
     } else if (!adopted_ && header_written_ && sync_state_ &&
@@ -234,7 +300,7 @@ Result<void> SpoolWriter::finish() {
       }
     }
   }
-  fd_.reset();
+  file_.reset();
   if (!sync_error.empty()) {
     return fail(sync_error);
   }
@@ -260,13 +326,19 @@ bool SpoolWriter::syncDirectory() const {
   return dir.valid() && ::fsync(dir.get()) == 0;
 }
 
+void SpoolWriter::setFile(UniqueFd file) {
+  struct stat status {};
+  device_ = ::fstat(file.get(), &status) == 0 ? static_cast<uint64_t>(status.st_dev) : 0;
+  file_ = std::make_shared<const UniqueFd>(std::move(file));
+}
+
 bool SpoolWriter::ensureFile() {
-  if (fd_.valid() && header_written_) {
+  if (file_ && header_written_) {
     return true;
   }
   if (adopted_) {
     const std::array<std::span<const std::byte>, 1> parts = {std::span<const std::byte>(header_)};
-    header_written_ = fd_.valid() && writeAt(parts);
+    header_written_ = file_ && writeAt(parts);
     return header_written_;
   }
   // Most streams of a session share the directory: try the file first, and create the
@@ -283,12 +355,12 @@ bool SpoolWriter::ensureFile() {
     ++stats_.write_errors;
     return false;
   }
-  fd_ = std::move(fd);
+  setFile(std::move(fd));
   stats_.bytes_written = 0;
   const std::array<std::span<const std::byte>, 1> parts = {std::span<const std::byte>(header_)};
   if (!writeAt(parts)) {
     // Leave no headerless file behind, so that the next attempt can create it afresh.
-    fd_.reset();
+    file_.reset();
     ::unlink(path_.c_str());
     return false;
   }
@@ -310,7 +382,7 @@ bool SpoolWriter::writeAt(std::span<const std::span<const std::byte>> parts) {
   std::size_t done = 0;
   std::size_t first = 0;
   while (done < total) {
-    const ssize_t written = ::pwritev(fd_.get(), &iov[first], static_cast<int>(count - first),
+    const ssize_t written = ::pwritev(fd(), &iov[first], static_cast<int>(count - first),
                                       static_cast<off_t>(stats_.bytes_written + done));
     if (written < 0 && errno == EINTR) {
       continue;
@@ -318,7 +390,7 @@ bool SpoolWriter::writeAt(std::span<const std::span<const std::byte>> parts) {
     if (written <= 0) {
       ++stats_.write_errors;
       // Cut back to the last whole record so that later records stay readable.
-      if (::ftruncate(fd_.get(), static_cast<off_t>(stats_.bytes_written)) != 0) {
+      if (::ftruncate(fd(), static_cast<off_t>(stats_.bytes_written)) != 0) {
         ++stats_.write_errors;
       }
       return false;

@@ -7,6 +7,7 @@
 #include <filesystem>
 #include <memory>
 #include <optional>
+#include <span>
 #include <vector>
 
 #include "base/result.hpp"
@@ -32,17 +33,19 @@ struct SpoolWriterStats {
 struct SpoolWriterSettings {
   /// User-space buffer; a full buffer is written at once. At least 4096 is used.
   std::size_t buffer_bytes = 32 * 1024;
-  /// How often periodicFlush() writes the buffer out and has the file fdatasync'd (and, the
-  /// first time after its creation, its directory fsync'd): about the most a crash of the
-  /// process or the machine may lose. At least 1 ms is used.
+  /// How often periodicFlush() writes the buffer out and hands out a sync of the file (and,
+  /// the first time after its creation, of its directory): the most a crash of the process
+  /// may lose; a crash of the machine may lose up to the sync's delay more (the media
+  /// thread batches the syncs of an interval: about two intervals). At least 1 ms is used.
   std::chrono::milliseconds flush_interval{1000};
 };
 
-/// A pending fdatasync of a spool file (and fsync of its directory after the file was
+/// A pending sync of a spool file (its data, and its directory entry after the file was
 /// created), made by SpoolWriter::periodicFlush() on the media thread and run, blocking,
-/// on another thread (SpoolCloser::submitSync). It owns a duplicate of the file descriptor,
-/// so the writer may close or finish the file meanwhile. Failures count as the writer's
-/// write errors. Move-only.
+/// on another thread (SpoolCloser::submitSyncs). It holds no descriptor while it waits: it
+/// refers to the writer's file weakly, so a queued sync costs no descriptor and a file the
+/// writer closed meanwhile (finish() syncs it anyway) is skipped. Failures count as the
+/// writer's write errors. Move-only.
 class SpoolSync {
  public:
   /// Shared between a writer and its sync jobs (thread-safe).
@@ -51,21 +54,33 @@ class SpoolSync {
     const std::filesystem::path directory;      ///< "" when the spool path has no parent
     std::atomic<bool> in_flight{false};         ///< a job exists that has not finished
     std::atomic<bool> directory_synced{false};  ///< the directory entry is durable
-    std::atomic<uint64_t> errors{0};            ///< failed fdatasync/fsync calls
+    std::atomic<uint64_t> errors{0};            ///< failed fdatasync/fsync/syncfs calls
   };
 
-  SpoolSync(UniqueFd file, std::shared_ptr<State> state, bool sync_directory);
+  /// `file`: the writer's open file; `device`: the st_dev of its file system.
+  SpoolSync(std::weak_ptr<const UniqueFd> file, uint64_t device, std::shared_ptr<State> state,
+            bool sync_directory);
   SpoolSync(SpoolSync&&) noexcept = default;
-  SpoolSync& operator=(SpoolSync&&) noexcept = default;
+  /// Releases this sync's claim (as its destruction would), then takes `other`'s.
+  SpoolSync& operator=(SpoolSync&& other) noexcept;
   SpoolSync(const SpoolSync&) = delete;
   SpoolSync& operator=(const SpoolSync&) = delete;
   ~SpoolSync();
 
   /// fdatasync(2)s the file, then, if asked, fsync(2)s the directory. Blocking; once.
   void run();
+  /// Runs many syncs at once (each once): where two or more of them have files on the same
+  /// file system, one syncfs(2) of it makes all their data and directory entries durable
+  /// (one journal commit instead of one per file); a file alone on its file system gets
+  /// run(). A failed syncfs counts an error against every sync it covered. Blocking.
+  static void runBatch(std::span<SpoolSync> syncs);
 
  private:
-  UniqueFd file_;
+  /// Marks the job done (and its directory synced when `directory_synced`).
+  void complete(bool directory_synced);
+
+  std::weak_ptr<const UniqueFd> file_;
+  uint64_t device_ = 0;
   std::shared_ptr<State> state_;
   bool sync_directory_ = false;
 };
@@ -123,7 +138,7 @@ class SpoolWriter {
   /// time: once settings.flush_interval has passed since the previous step (the first call
   /// only starts the period), flushes, and returns a SpoolSync to run off this thread when
   /// the file holds data not yet synced (or its directory entry is not yet synced) and no
-  /// earlier sync of this writer is still pending. No blocking call; one dup(2) per sync.
+  /// earlier sync of this writer is still pending. No blocking call, no descriptor.
   [[nodiscard]] std::optional<SpoolSync> periodicFlush(std::chrono::steady_clock::time_point now);
   /// Flushes, then, if the file was created, fdatasyncs it, fsyncs its directory (unless a
   /// periodic sync already did) and closes it. A writer that never had a record to write
@@ -148,6 +163,9 @@ class SpoolWriter {
   bool ensureFile();
   /// fsyncs the spool's directory (blocking); false on failure.
   bool syncDirectory() const;
+  /// Takes `file` as the open file and notes its file system.
+  void setFile(UniqueFd file);
+  int fd() const { return file_ ? file_->get() : -1; }
   /// Writes `parts` at the end of the valid content of the open file; on failure cuts the
   /// file back and counts the error. Returns whether everything was written.
   bool writeAt(std::span<const std::span<const std::byte>> parts);
@@ -156,7 +174,10 @@ class SpoolWriter {
   std::filesystem::path directory_;  ///< parent of path_ ("" when path_ has none)
   std::vector<std::byte> header_;    ///< encoded header, written when the file is created
   std::chrono::milliseconds flush_interval_;
-  UniqueFd fd_;
+  /// The open file (null until created). Shared only so that queued SpoolSync jobs can
+  /// refer to it weakly; the writer alone writes it and closes it (by dropping it).
+  std::shared_ptr<const UniqueFd> file_;
+  uint64_t device_ = 0;  ///< st_dev of the open file's file system
   bool header_written_ = false;
   bool adopted_ = false;  ///< the file came from adopt(): never created, unlinked or mkdir'd
   std::optional<std::chrono::steady_clock::time_point> next_periodic_flush_;

@@ -113,14 +113,19 @@ StreamReceiver::Outcome StreamReceiver::onRtpDatagram(std::span<const std::byte>
     ++stats_.dropped_foreign_source;
     return Outcome::ForeignSource;
   }
+  current_ssrc_ = packet->ssrc();
+  // The receive quality sees every packet, so that a pause does not read as loss.
+  statistics_.onPacket(*packet, arrival_epoch_us);
+  if (capture_paused_) {
+    ++stats_.packets_paused;
+    return Outcome::Paused;
+  }
   ++stats_.packets;
   stats_.bytes += datagram.size();
   if (!stats_.first_packet_epoch_us) {
     stats_.first_packet_epoch_us = arrival_epoch_us;
   }
   stats_.last_packet_epoch_us = arrival_epoch_us;
-  current_ssrc_ = packet->ssrc();
-  statistics_.onPacket(*packet, arrival_epoch_us);
   SpoolRecord record;
   record.kind = SpoolRecordKind::Rtp;
   record.arrival_epoch_us = arrival_epoch_us;

@@ -34,6 +34,9 @@ class StreamReceiver {
     Unauthenticated,
     /// SRTP/SRTCP rejected by the replay check (StreamStats::srtp_replays).
     Replayed,
+    /// Valid RTP of the latched source while capture is paused: not spooled
+    /// (StreamStats::packets_paused).
+    Paused,
   };
 
   /// Largest SRTP datagram unprotected (they are copied into a buffer of this size, made
@@ -78,6 +81,11 @@ class StreamReceiver {
   /// A datagram that could not be received whole (larger than the receive buffer).
   Outcome onTruncatedDatagram();
 
+  /// Pauses or resumes capture: while paused, RTP that would be accepted is handled in full
+  /// (latch, receive quality, arrival times) but not spooled (Outcome::Paused).
+  void setCapturePaused(bool paused) { capture_paused_ = paused; }
+  bool capturePaused() const { return capture_paused_; }
+
   /// Writes the buffered spool records out (see SpoolWriter::flush).
   void flush() { writer_.flush(); }
   /// The spool's periodic flush and sync step (see SpoolWriter::periodicFlush): run the
@@ -115,6 +123,7 @@ class StreamReceiver {
   std::optional<SrtpSession> srtp_;
   std::vector<std::byte> srtp_buffer_;  ///< kMaxSrtpDatagramBytes when srtp_, else empty
   std::optional<Ssrc> current_ssrc_;    ///< SSRC of the latest accepted RTP packet
+  bool capture_paused_ = false;
 };
 
 }  // namespace siprecd::media

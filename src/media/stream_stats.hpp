@@ -20,7 +20,10 @@ struct ArrivalGap {
 /// first and last accepted RTP packet (absent when none arrived).
 struct StreamStats {
   uint64_t packets = 0;  ///< RTP packets accepted and spooled
-  uint64_t bytes = 0;    ///< their datagram bytes (RTP header included)
+  /// RTP packets accepted while capture was paused (MediaEngine::setCapturePaused): counted
+  /// in the receive quality below but not spooled, and not in `packets`.
+  uint64_t packets_paused = 0;
+  uint64_t bytes = 0;  ///< their datagram bytes (RTP header included)
   /// "Out-of-source": valid RTP from a source (address and port) other than the latched one,
   /// or of a payload type that may not latch the stream, before the latch.
   uint64_t dropped_foreign_source = 0;
@@ -90,6 +93,7 @@ struct EngineStats {
   uint64_t spool_write_errors = 0;
   uint64_t srtp_auth_failures = 0;  ///< see StreamStats::srtp_auth_failures
   uint64_t srtp_replays = 0;        ///< see StreamStats::srtp_replays
+  uint64_t packets_paused = 0;      ///< see StreamStats::packets_paused
 };
 
 }  // namespace siprecd::media

@@ -200,6 +200,43 @@ TEST_P(MediaEngineTest, SpoolsRtpReceivedOnLoopback) {
   }
 }
 
+TEST_P(MediaEngineTest, PausedCaptureReceivesButDoesNotSpool) {
+  startEngine(settingsWithPairs(2));
+  const auto handle = engine_->openStream(spec("p.spool"));
+  ASSERT_TRUE(handle) << handle.error().message;
+  // Commands run in order on the stream's thread: closing an unknown id of the same thread
+  // returns once the pause or resume before it took effect.
+  const uint64_t barrier_id = handle->id + 1000 * engine_->info().threads;
+  Sender sender;
+  uint16_t seq = 0;
+  const auto sendSome = [&](int count) {
+    for (int i = 0; i < count; ++i, ++seq) {
+      RtpFields fields;
+      fields.seq = seq;
+      fields.timestamp = seq * 160U;
+      sender.send(handle->port, makeRtp(fields, std::vector<std::byte>(160, std::byte{0x55})));
+    }
+  };
+  sendSome(3);
+  ASSERT_TRUE(waitFor([&] { return engine_->stats().packets == 3; }));
+  engine_->setCapturePaused(handle->id, true);
+  closeAndWait(barrier_id);
+  sendSome(2);
+  ASSERT_TRUE(waitFor([&] { return engine_->stats().packets_paused == 2; }));
+  engine_->setCapturePaused(handle->id, false);
+  closeAndWait(barrier_id);
+  sendSome(2);
+  ASSERT_TRUE(waitFor([&] { return engine_->stats().packets == 5; }));
+  const StreamStats stats = closeAndWait(handle->id);
+  EXPECT_EQ(stats.packets, 5U);
+  EXPECT_EQ(stats.packets_paused, 2U);
+  EXPECT_EQ(stats.lost, 0U);
+  const auto records = spooled("p.spool");
+  ASSERT_EQ(records.size(), 5U);
+  EXPECT_EQ(records[2].seq, SeqNum(2));
+  EXPECT_EQ(records[3].seq, SeqNum(5));  // 3 and 4 arrived while paused
+}
+
 TEST_P(MediaEngineTest, DropsAndCountsPacketsFromForeignSource) {
   startEngine(settingsWithPairs(2));
   const auto handle = engine_->openStream(spec("b.spool"));

@@ -9,6 +9,7 @@
 #include <gtest/gtest.h>
 #include <sys/resource.h>
 
+#include "media/open_file_limit.hpp"
 #include "media/spool_closer.hpp"
 #include "media_test_support.hpp"
 
@@ -443,6 +444,89 @@ TEST(SpoolWriterPeriodicFlush, ACloserThatIsNotRunningDropsSyncs) {
   stopped.submitSync(std::move(*sync));
   writer->append(recordWith(2, payload));
   EXPECT_TRUE(writer->periodicFlush(t0 + milliseconds(2000)));  // not left "in flight"
+}
+
+// The descriptor budget counts one descriptor per spool (MediaEngine::descriptorsPerStream):
+// a sync waiting for the closer thread must not hold another.
+TEST(SpoolWriterPeriodicFlush, AQueuedSyncHoldsNoDescriptorAndSkipsAClosedFile) {
+  TempDir dir;
+  auto writer = SpoolWriter::create(dir.path() / "f.spool", header(), everySecond());
+  ASSERT_TRUE(writer);
+  const std::vector<std::byte> payload(10, std::byte{1});
+  const steady_clock::time_point t0{};
+  const int64_t before = openDescriptorCount();
+  ASSERT_GE(before, 0);
+  EXPECT_FALSE(writer->periodicFlush(t0));
+  writer->append(recordWith(1, payload));
+  auto sync = writer->periodicFlush(t0 + milliseconds(1000));
+  ASSERT_TRUE(sync);
+  EXPECT_EQ(openDescriptorCount() - before, 1);  // the spool file alone
+  ASSERT_TRUE(writer->finish());
+  EXPECT_EQ(openDescriptorCount(), before);  // closed although a sync still refers to it
+  sync->run();
+  EXPECT_EQ(writer->stats().write_errors, 0U);
+  EXPECT_EQ(openDescriptorCount(), before);
+}
+
+TEST(SpoolWriterPeriodicFlush, ABatchSyncsEveryFileOfAFileSystemWithoutDescriptors) {
+  TempDir dir;
+  std::vector<SpoolWriter> writers;
+  for (const char* name : {"a.spool", "b.spool", "c.spool"}) {
+    auto writer = SpoolWriter::create(dir.path() / "session" / name, header(), everySecond());
+    ASSERT_TRUE(writer);
+    writers.push_back(std::move(*writer));
+  }
+  const std::vector<std::byte> payload(10, std::byte{1});
+  const steady_clock::time_point t0{};
+  const int64_t before = openDescriptorCount();
+  std::vector<SpoolSync> syncs;
+  for (SpoolWriter& writer : writers) {
+    EXPECT_FALSE(writer.periodicFlush(t0));
+    writer.append(recordWith(1, payload));
+    auto sync = writer.periodicFlush(t0 + milliseconds(1000));
+    ASSERT_TRUE(sync);
+    syncs.push_back(std::move(*sync));
+  }
+  EXPECT_EQ(openDescriptorCount() - before, 3);
+  ASSERT_TRUE(writers[2].finish());  // one of them closes before the batch runs
+  SpoolSync::runBatch(syncs);
+  EXPECT_EQ(openDescriptorCount() - before, 2);
+  for (std::size_t i = 0; i < 2; ++i) {
+    EXPECT_EQ(writers[i].stats().write_errors, 0U);
+    // Data and directory entry synced, nothing pending: no new sync without new data.
+    EXPECT_FALSE(writers[i].periodicFlush(t0 + milliseconds(2000)));
+    writers[i].append(recordWith(2, payload));
+    EXPECT_TRUE(writers[i].periodicFlush(t0 + milliseconds(3000)));
+    EXPECT_TRUE(writers[i].finish());
+  }
+  EXPECT_EQ(openDescriptorCount(), before);
+}
+
+TEST(SpoolWriterPeriodicFlush, SyncBatchesRunOnTheCloserThread) {
+  TempDir dir;
+  auto first = SpoolWriter::create(dir.path() / "1.spool", header(), everySecond());
+  auto second = SpoolWriter::create(dir.path() / "2.spool", header(), everySecond());
+  ASSERT_TRUE(first && second);
+  const std::vector<std::byte> payload(10, std::byte{1});
+  const steady_clock::time_point t0{};
+  std::vector<SpoolSync> syncs;
+  for (SpoolWriter* writer : {&*first, &*second}) {
+    EXPECT_FALSE(writer->periodicFlush(t0));
+    writer->append(recordWith(1, payload));
+    auto sync = writer->periodicFlush(t0 + milliseconds(1000));
+    ASSERT_TRUE(sync);
+    syncs.push_back(std::move(*sync));
+  }
+  {
+    SpoolCloser closer;
+    closer.start();
+    closer.submitSyncs(std::move(syncs));
+  }  // stop() runs the queued batch
+  for (SpoolWriter* writer : {&*first, &*second}) {
+    writer->append(recordWith(2, payload));
+    EXPECT_TRUE(writer->periodicFlush(t0 + milliseconds(2000)));  // the batch completed
+    EXPECT_TRUE(writer->finish());
+  }
 }
 
 TEST(SpoolWriterAdopt, WritesTheHeaderFirstIntoTheGivenFile) {

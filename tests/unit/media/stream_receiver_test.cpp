@@ -132,6 +132,35 @@ TEST_F(StreamReceiverTest, MuxedRtcpIsCountedNotSpooled) {
 namespace siprecd::media {
 namespace {
 
+TEST_F(StreamReceiverTest, PausedCaptureDropsAudioButKeepsTheLatchAndTheSequence) {
+  RtpFields fields;
+  for (uint16_t seq = 1; seq <= 6; ++seq) {
+    fields.seq = seq;
+    fields.timestamp = seq * 160U;
+    receiver_->setCapturePaused(seq >= 3 && seq <= 4);
+    const auto outcome =
+        receiver_->onRtpDatagram(makeRtp(fields, bytesOf({seq})), peer_, seq * 20'000);
+    EXPECT_EQ(outcome, seq >= 3 && seq <= 4 ? StreamReceiver::Outcome::Paused
+                                            : StreamReceiver::Outcome::Accepted);
+  }
+  // A foreign source is still refused while paused: the latch holds.
+  receiver_->setCapturePaused(true);
+  fields.seq = 7;
+  EXPECT_EQ(receiver_->onRtpDatagram(makeRtp(fields, bytesOf({7})), endpoint("192.0.2.99", 4000),
+                                     140'000),
+            StreamReceiver::Outcome::ForeignSource);
+  const auto records = spooled();
+  ASSERT_EQ(records.size(), 4U);
+  EXPECT_EQ(records[1].seq, SeqNum(2));
+  EXPECT_EQ(records[2].seq, SeqNum(5));  // 3 and 4 never reached the spool
+  const StreamStats stats = receiver_->stats();
+  EXPECT_EQ(stats.packets, 4U);
+  EXPECT_EQ(stats.packets_paused, 2U);
+  EXPECT_EQ(stats.dropped_foreign_source, 1U);
+  EXPECT_EQ(stats.expected, 6U);
+  EXPECT_EQ(stats.lost, 0U);  // the pause does not read as loss
+}
+
 TEST(StreamReceiverLatch, OnlyANegotiatedPayloadTypeLatchesTheSource) {
   testing::TempDir dir;
   SpoolHeader header;
