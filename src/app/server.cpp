@@ -500,6 +500,10 @@ void Server::registerMetrics() {
       "siprecd_rtp_packets_total", "RTP packets received", MetricType::Counter,
       [components] { return static_cast<double>(components->media->stats().packets); }));
   c.metric_callbacks.push_back(registry.registerCallback(
+      "siprecd_rtp_packets_paused_total", "RTP packets received while paused, not captured",
+      MetricType::Counter,
+      [components] { return static_cast<double>(components->media->stats().packets_paused); }));
+  c.metric_callbacks.push_back(registry.registerCallback(
       "siprecd_sip_requests_total", "SIP requests received", MetricType::Counter,
       [components] { return static_cast<double>(components->sip->stats().requests_in); }));
   c.metric_callbacks.push_back(registry.registerCallback(

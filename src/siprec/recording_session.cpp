@@ -101,6 +101,7 @@ nlohmann::json streamsJson(const std::vector<RecordedStream>& streams) {
       entry["spoolWriteErrors"] = stream.stats->spool_write_errors;
       entry["srtpAuthFailures"] = stream.stats->srtp_auth_failures;
       entry["srtpReplays"] = stream.stats->srtp_replays;
+      entry["pausedPackets"] = stream.stats->packets_paused;
       nlohmann::json gaps = nlohmann::json::array();
       for (const auto& gap : stream.stats->gaps) {
         gaps.push_back({{"start", gap.start_epoch_ms}, {"duration", gap.duration_ms}});
@@ -322,6 +323,9 @@ Result<void> RecordingSession::applyOffer(const sdp::SessionDescription& offer) 
     if (!handle) {
       return fail("stream " + std::to_string(negotiated.index) + ": " + handle.error().message,
                   503);
+    }
+    if (paused_) {  // a stream added by a re-INVITE during a pause
+      context_.media.setCapturePaused(handle->id, true);
     }
     stream.handle = *handle;
     stream.port = handle->port;

@@ -114,6 +114,9 @@ class RecordingSession {
   void finishWithoutRecording(std::string state, std::string reason);
   /// "paused" or "recording": the state persisted while the call is live.
   std::string_view liveState() const { return paused_ ? "paused" : "recording"; }
+  /// Paused audio is not captured (DESIGN.md §2): the media engine stops spooling the open
+  /// streams' RTP while paused (it is still received and counted).
+  void setCapturePaused(bool paused);
   /// The event fields every event of this call carries (call identity, participants, streams).
   nlohmann::json eventData() const;
   /// Pauses as JSON [{"from": ms, "to": ms}], an open pause ending at `open_end_ms`.

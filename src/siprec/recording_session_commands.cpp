@@ -56,6 +56,7 @@ Result<void> RecordingSession::pauseRecording() {
   }
   paused_ = true;
   pauses_.push_back(Pause{context_.loop.clock().epochMs(), std::nullopt});
+  setCapturePaused(true);
   persist("paused", "PAUSERECORDING");
   return {};
 }
@@ -66,8 +67,17 @@ Result<void> RecordingSession::resumeRecording() {
   }
   paused_ = false;
   pauses_.back().to_ms = context_.loop.clock().epochMs();
+  setCapturePaused(false);
   persist("recording", "RESUMERECORDING");
   return {};
+}
+
+void RecordingSession::setCapturePaused(bool paused) {
+  for (const auto& stream : streams_) {
+    if (stream.handle) {
+      context_.media.setCapturePaused(stream.handle->id, paused);
+    }
+  }
 }
 
 nlohmann::json RecordingSession::pausesJson(std::optional<int64_t> open_end_ms) const {

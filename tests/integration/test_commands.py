@@ -3,8 +3,8 @@
 * STOPRECORDING mid-call: siprecd ends the dialog with BYE, the recording is ready and
   holds what was captured;
 * CANCELRECORDING mid-call: BYE, RECORDINGDELETED (reason cancelled), nothing kept;
-* PAUSERECORDING .. RESUMERECORDING: that span is silent in the recording and listed in
-  its pauses;
+* PAUSERECORDING .. RESUMERECORDING: that span is not captured (packets counted, not
+  spooled), silent in the recording and listed in its pauses;
 * GET recordings (list, one, audio with Range, metadata) of a ready recording.
 """
 
@@ -122,6 +122,11 @@ def test_pause_resume_silences_the_span_and_lists_it(siprecd, receiver, tones, t
     assert abs((p["to"] - p["from"]) - 1200) <= 250, f"pause {p} lasted {p['to'] - p['from']} ms, ~1200 sent"
     rec = cp.srv.wait_recording(call.call_id)
     assert rec.meta.get("pauses") == pauses, f"recording.json pauses {rec.meta.get('pauses')}"
+    # Paused audio is not captured: ~60 packets per stream (1.2 s of 20 ms) received, counted,
+    # not spooled.
+    paused = [s.get("pausedPackets") for s in rec.meta.get("streams", [])]
+    assert len(paused) == 2 and all(40 <= n <= 75 for n in paused), f"pausedPackets {paused}"
+    assert cp.srv.metric("siprecd_rtp_packets_paused_total") == sum(paused)
     wav = rec.wav()
     rate, start = wav.rate, ready["startTime"]
     a = (p["from"] - start) * rate // 1000
