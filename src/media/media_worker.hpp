@@ -17,13 +17,13 @@
 #include "base/clock.hpp"
 #include "base/log.hpp"
 #include "base/result.hpp"
+#include "base/unique_fd.hpp"
 #include "media/media_settings.hpp"
 #include "media/receive_loop.hpp"
 #include "media/spool_closer.hpp"
 #include "media/stream_receiver.hpp"
 #include "media/stream_stats.hpp"
 #include "media/udp_socket.hpp"
-#include "media/unique_fd.hpp"
 
 namespace siprecd::media {
 

@@ -9,8 +9,8 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "base/unique_fd.hpp"
 #include "media/receive_loop.hpp"
-#include "media/unique_fd.hpp"
 
 namespace siprecd::media {
 

@@ -16,7 +16,7 @@
 #include <unistd.h>
 
 #include "base/log.hpp"
-#include "media/unique_fd.hpp"
+#include "base/unique_fd.hpp"
 
 namespace siprecd::media {
 

@@ -11,8 +11,8 @@
 #include <vector>
 
 #include "base/result.hpp"
+#include "base/unique_fd.hpp"
 #include "media/rtp_spool_format.hpp"
-#include "media/unique_fd.hpp"
 
 namespace siprecd::media {
 

@@ -10,7 +10,7 @@
 #include <tl/expected.hpp>
 
 #include "base/result.hpp"
-#include "media/unique_fd.hpp"
+#include "base/unique_fd.hpp"
 
 namespace siprecd::media {
 

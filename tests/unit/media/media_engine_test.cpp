@@ -14,10 +14,10 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "base/unique_fd.hpp"
 #include "media/open_file_limit.hpp"
 #include "media/receive_loop.hpp"
 #include "media/rtp_spool_format.hpp"
-#include "media/unique_fd.hpp"
 #include "media_test_support.hpp"
 
 namespace siprecd::media {

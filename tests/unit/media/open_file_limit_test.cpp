@@ -4,7 +4,7 @@
 #include <gtest/gtest.h>
 #include <sys/resource.h>
 
-#include "media/unique_fd.hpp"
+#include "base/unique_fd.hpp"
 
 namespace siprecd::media {
 namespace {

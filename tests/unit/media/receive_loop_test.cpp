@@ -10,8 +10,8 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "base/unique_fd.hpp"
 #include "media/udp_socket.hpp"
-#include "media/unique_fd.hpp"
 #include "media_test_support.hpp"
 
 namespace siprecd::media {
