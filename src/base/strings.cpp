@@ -1,5 +1,6 @@
 #include "base/strings.hpp"
 
+#include <algorithm>
 #include <charconv>
 
 namespace siprecd {
@@ -70,6 +71,34 @@ std::optional<uint64_t> parseUnsigned(std::string_view text) {
     return std::nullopt;
   }
   return value;
+}
+
+int hexDigitValue(char c) {
+  if (c >= '0' && c <= '9') {
+    return c - '0';
+  }
+  if (c >= 'a' && c <= 'f') {
+    return c - 'a' + 10;
+  }
+  if (c >= 'A' && c <= 'F') {
+    return c - 'A' + 10;
+  }
+  return -1;
+}
+
+std::string printableExcerpt(std::string_view text, std::size_t max_bytes) {
+  std::string out(text.substr(0, std::min(text.size(), 4 * max_bytes)));
+  for (char& c : out) {
+    const auto byte = static_cast<unsigned char>(c);
+    if (byte < 0x20 || byte == 0x7f) {
+      c = ' ';
+    }
+  }
+  out = std::string(trim(out));
+  if (out.size() > max_bytes) {
+    out.resize(max_bytes);
+  }
+  return out;
 }
 
 }  // namespace siprecd

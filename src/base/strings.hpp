@@ -16,5 +16,11 @@ bool istartsWith(std::string_view text, std::string_view prefix);
 std::vector<std::string_view> split(std::string_view text, char separator);
 /// Parses a whole decimal unsigned number; nullopt on anything else or overflow.
 std::optional<uint64_t> parseUnsigned(std::string_view text);
+/// The value of a hexadecimal digit (either case), -1 for any other character.
+int hexDigitValue(char c);
+/// Peer-supplied text made safe for logs and events: control characters become spaces,
+/// surrounding blanks are trimmed, and the result is cut to `max_bytes` (only the first
+/// 4 x `max_bytes` of `text` are looked at).
+std::string printableExcerpt(std::string_view text, std::size_t max_bytes);
 
 }  // namespace siprecd

@@ -15,21 +15,6 @@ namespace {
 
 constexpr std::size_t kMaxTextBytes = 200;
 
-std::string cleanText(std::string_view text) {
-  std::string out(text.substr(0, std::min(text.size(), 4 * kMaxTextBytes)));
-  for (char& c : out) {
-    const auto byte = static_cast<unsigned char>(c);
-    if (byte < 0x20 || byte == 0x7f) {
-      c = ' ';
-    }
-  }
-  out = std::string(trim(out));
-  if (out.size() > kMaxTextBytes) {
-    out.resize(kMaxTextBytes);
-  }
-  return out;
-}
-
 bool isRetryable(long status, std::string_view code) {
   static constexpr std::array<std::string_view, 10> kTransient{
       "Throttling",         "ThrottlingException",  "RequestThrottled",
@@ -56,7 +41,7 @@ std::string shapeName(std::string_view type) {
   if (const auto colon = type.find(':'); colon != std::string_view::npos) {
     type = type.substr(0, colon);
   }
-  return cleanText(type);
+  return printableExcerpt(type, kMaxTextBytes);
 }
 
 /// "AWS.SimpleQueueService.NonExistentQueue;Sender" → "AWS.SimpleQueueService.NonExistentQueue".
@@ -64,7 +49,7 @@ std::string queryErrorCode(std::string_view header) {
   if (const auto semicolon = header.find(';'); semicolon != std::string_view::npos) {
     header = header.substr(0, semicolon);
   }
-  return cleanText(header);
+  return printableExcerpt(header, kMaxTextBytes);
 }
 
 std::string jsonString(const nlohmann::json& object, std::string_view name) {
@@ -89,13 +74,13 @@ AwsError parseAwsError(long status, std::string_view body, std::string_view quer
     if (error.message.empty()) {
       error.message = jsonString(json, "Message");
     }
-    error.message = cleanText(error.message);
+    error.message = printableExcerpt(error.message, kMaxTextBytes);
   }
   if (error.code.empty()) {
     error.code = queryErrorCode(query_error_header);
   }
   if (error.code.empty() && error.message.empty()) {
-    error.message = cleanText(body);
+    error.message = printableExcerpt(body, kMaxTextBytes);
   }
   error.retryable = isRetryable(status, error.code);
   error.permanent = !error.retryable && isPermanent(error.code);
@@ -116,7 +101,7 @@ std::optional<std::string> parseSnsPublishResponse(std::string_view body) {
   if (!id || trim(*id).empty()) {
     return std::nullopt;
   }
-  return cleanText(*id);
+  return printableExcerpt(*id, kMaxTextBytes);
 }
 
 Result<std::vector<SqsMessage>> parseSqsReceiveResponse(std::string_view body) {

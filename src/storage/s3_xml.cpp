@@ -33,20 +33,6 @@ std::string unescapeXml(std::string_view text) {
   return out;
 }
 
-std::string cleanText(std::string text) {
-  for (char& c : text) {
-    const auto byte = static_cast<unsigned char>(c);
-    if (byte < 0x20 || byte == 0x7f) {
-      c = ' ';
-    }
-  }
-  std::string out(trim(text));
-  if (out.size() > kMaxTextBytes) {
-    out.resize(kMaxTextBytes);
-  }
-  return out;
-}
-
 /// The offset just past the start tag `<name>` or `<name attr...>` (not `<nameX>`), and
 /// of its end; npos when absent.
 std::pair<std::size_t, std::size_t> elementSpan(std::string_view xml, std::string_view name,
@@ -98,8 +84,9 @@ std::optional<S3ErrorDocument> parseS3Error(std::string_view body) {
   if (!code) {
     return std::nullopt;
   }
-  S3ErrorDocument document{cleanText(std::move(*code)),
-                           cleanText(xmlElementText(error, "Message").value_or(""))};
+  S3ErrorDocument document{
+      printableExcerpt(*code, kMaxTextBytes),
+      printableExcerpt(xmlElementText(error, "Message").value_or(""), kMaxTextBytes)};
   if (document.code.empty()) {
     return std::nullopt;
   }
