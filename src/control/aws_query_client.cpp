@@ -73,17 +73,10 @@ AwsOutcome AwsQueryClient::send(const AwsCall& call, const std::atomic<bool>* st
   const storage::SigV4Signature signature =
       storage::signSigV4(request, settings_.credentials, settings_.region, settings_.service, date);
 
-  storage::CurlHeaders headers;
-  auto add_header = [&](const std::string& line) { return storage::appendHeader(headers, line); };
-  bool added = add_header("Authorization: " + signature.authorization) && add_header("Expect:") &&
-               add_header("Accept:");
-  for (const auto& [name, value] : request.headers) {
-    if (name != "host") {
-      added = added && add_header(fmt::format("{}: {}", name, value));
-    }
-  }
+  std::optional<storage::CurlHeaders> headers =
+      storage::signedRequestHeaders(signature.authorization, request.headers);
   storage::CurlEasy curl(curl_easy_init());
-  if (!added || !curl) {
+  if (!headers || !curl) {
     outcome.description = where + ": cannot set up a curl request (out of memory)";
     outcome.error.retryable = true;
     return outcome;
@@ -99,7 +92,7 @@ AwsOutcome AwsQueryClient::send(const AwsCall& call, const std::atomic<bool>* st
   curl_easy_setopt(handle, CURLOPT_POST, 1L);
   curl_easy_setopt(handle, CURLOPT_POSTFIELDS, call.body.data());
   curl_easy_setopt(handle, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(call.body.size()));
-  curl_easy_setopt(handle, CURLOPT_HTTPHEADER, headers.get());
+  curl_easy_setopt(handle, CURLOPT_HTTPHEADER, headers->get());
   curl_easy_setopt(handle, CURLOPT_WRITEFUNCTION, keepBody);
   curl_easy_setopt(handle, CURLOPT_WRITEDATA, &received);
   curl_easy_setopt(handle, CURLOPT_HEADERFUNCTION, keepHeader);

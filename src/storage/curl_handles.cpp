@@ -21,4 +21,19 @@ bool appendHeader(CurlHeaders& list, const std::string& line) {
   return true;
 }
 
+std::optional<CurlHeaders> signedRequestHeaders(
+    std::string_view authorization,
+    const std::vector<std::pair<std::string, std::string>>& signed_headers) {
+  CurlHeaders headers;
+  bool added = appendHeader(headers, "Authorization: " + std::string(authorization)) &&
+               appendHeader(headers, "Expect:") && appendHeader(headers, "Accept:");
+  for (const auto& [name, value] : signed_headers) {
+    added = added && appendHeader(headers, name + ": " + value);
+  }
+  if (!added) {
+    return std::nullopt;
+  }
+  return headers;
+}
+
 }  // namespace siprecd::storage

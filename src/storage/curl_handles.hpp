@@ -1,7 +1,11 @@
 #pragma once
 
 #include <memory>
+#include <optional>
 #include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
 
 #include <curl/curl.h>
 
@@ -30,5 +34,12 @@ using CurlHeaders = std::unique_ptr<curl_slist, CurlHeadersDeleter>;
 /// Appends `line` ("Name: value") to `list`, which keeps ownership; false when out of memory
 /// (the list is then unchanged).
 bool appendHeader(CurlHeaders& list, const std::string& line);
+
+/// The header list of a Signature V4 request: `Authorization`, every signed header as
+/// signed (Host included, so what is sent is what was signed), and empty `Expect:` and
+/// `Accept:` so that curl adds no unsigned header of its own. nullopt when out of memory.
+std::optional<CurlHeaders> signedRequestHeaders(
+    std::string_view authorization,
+    const std::vector<std::pair<std::string, std::string>>& signed_headers);
 
 }  // namespace siprecd::storage

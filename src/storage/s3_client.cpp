@@ -168,15 +168,10 @@ S3Client::Attempt S3Client::perform(const S3Call& call, const AwsCredentials& cr
   const SigV4Signature signature =
       signSigV4(request, credentials, addressing_.region(), "s3", date);
 
-  CurlHeaders headers;
-  auto add_header = [&](const std::string& line) { return appendHeader(headers, line); };
-  bool added = add_header("Authorization: " + signature.authorization) && add_header("Expect:") &&
-               add_header("Accept:");
-  for (const auto& [name, value] : request.headers) {
-    added = added && add_header(fmt::format("{}: {}", name, value));
-  }
+  std::optional<CurlHeaders> headers =
+      signedRequestHeaders(signature.authorization, request.headers);
   CurlEasy curl(curl_easy_init());
-  if (!added || !curl) {
+  if (!headers || !curl) {
     attempt.error = "cannot set up a curl request (out of memory)";
     return attempt;
   }
@@ -195,7 +190,7 @@ S3Client::Attempt S3Client::perform(const S3Call& call, const AwsCredentials& cr
     curl_easy_setopt(handle, CURLOPT_READDATA, &source);
     curl_easy_setopt(handle, CURLOPT_INFILESIZE_LARGE, static_cast<curl_off_t>(body_size));
   }
-  curl_easy_setopt(handle, CURLOPT_HTTPHEADER, headers.get());
+  curl_easy_setopt(handle, CURLOPT_HTTPHEADER, headers->get());
   curl_easy_setopt(handle, CURLOPT_WRITEFUNCTION, keepReply);
   curl_easy_setopt(handle, CURLOPT_WRITEDATA, &attempt.reply.body);
   curl_easy_setopt(handle, CURLOPT_HEADERFUNCTION, keepEtag);
