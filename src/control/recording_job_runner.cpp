@@ -522,9 +522,10 @@ void RecordingJobRunner::onRecordingReady(std::string domain_name, std::string r
     workers_.post([this, done, policy, domain_name = std::move(domain_name),
                    recording_id = std::move(recording_id)] {
       // A recording announced twice (live end and start-up recovery) or already handled
-      // is left alone: only a ready recording without a running job is stored.
+      // is left alone: only a ready recording is stored, and store() refuses (409) one a
+      // job already runs for.
       auto found = repository_.findRecording(recording_id);
-      if (!found || !*found || (*found)->state != "ready" || busy(recording_id)) {
+      if (!found || !*found || (*found)->state != "ready") {
         done();
         return;
       }
@@ -534,8 +535,8 @@ void RecordingJobRunner::onRecordingReady(std::string domain_name, std::string r
       request.destination = policy.destination;
       request.format = policy.format;
       request.layout = policy.layout;
-      // 503: stopping; 409: another job claimed it since the check above (the same
-      // recording announced twice at once): neither is a failure of this recording.
+      // 503: stopping; 409: another job runs for it (the same recording announced twice):
+      // neither is a failure of this recording.
       auto started = store(std::move(request));
       if (!started && started.error().code != 503 && started.error().code != 409) {
         log::ScopedContext scope("recording_id", recording_id);
