@@ -23,12 +23,8 @@ class FakeSrs:
     def __init__(self, answer_delay: float = 0.0, certfile: str | None = None,
                  keyfile: str | None = None):
         self.answer_delay = answer_delay
-        self.udp = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-        self.udp.bind(("127.0.0.1", 0))
+        self.udp, self.tcp = self._bind_udp_and_tcp()
         self.port = self.udp.getsockname()[1]
-        self.tcp = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        self.tcp.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        self.tcp.bind(("127.0.0.1", self.port))
         self.tcp.listen(8)
         self.tls = None
         self.tls_ctx = None
@@ -52,6 +48,22 @@ class FakeSrs:
             self._threads.append(threading.Thread(target=self._accept_loop,
                                                   args=(self.tls, True), daemon=True))
 
+    @staticmethod
+    def _bind_udp_and_tcp() -> tuple[socket.socket, socket.socket]:
+        """A UDP and a TCP socket on the same free port. The kernel's free UDP port may be
+        the local port of some TCP connection (other tests open many): try another then."""
+        for _ in range(50):
+            udp = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+            udp.bind(("127.0.0.1", 0))
+            tcp = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+            tcp.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            try:
+                tcp.bind(("127.0.0.1", udp.getsockname()[1]))
+                return udp, tcp
+            except OSError:
+                udp.close()
+                tcp.close()
+        raise OSError("no port free for both UDP and TCP on 127.0.0.1")
     def start(self) -> "FakeSrs":
         for t in self._threads:
             t.start()
